@@ -1,0 +1,1 @@
+"""CRM: accounts, contacts, leads, opportunities, activities, contracts."""

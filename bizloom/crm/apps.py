@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "bizloom.crm"
+    label = "crm"
+    verbose_name = _("CRM")
+
+    def ready(self) -> None:
+        from bizloom.crm import models
+        from bizloom.platform import navigation, search
+
+        navigation.register("crm", _("CRM"), 10,
+                            navigation.NavItem(_("Accounts"), "crm:account_list", "crm.view_account"))
+        search.register(models.Account, ("name", "code", "city", "email"), "crm:account_detail")

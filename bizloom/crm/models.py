@@ -1,0 +1,56 @@
+"""CRM records. Accounts come first: they are the party every other module refers to."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Account(models.Model):
+    """A company we sell to or buy from (customer and/or supplier flags)."""
+
+    class Industry(models.TextChoices):
+        MANUFACTURING = "manufacturing", _("Manufacturing")
+        WHOLESALE = "wholesale", _("Wholesale and retail")
+        SOFTWARE = "software", _("Software and IT")
+        CONSTRUCTION = "construction", _("Construction")
+        LOGISTICS = "logistics", _("Logistics")
+        HEALTHCARE = "healthcare", _("Healthcare")
+        EDUCATION = "education", _("Education")
+        FINANCE = "finance", _("Finance")
+        OTHER = "other", _("Other")
+
+    class Tier(models.TextChoices):
+        A = "a", _("A (key account)")
+        B = "b", _("B")
+        C = "c", _("C")
+
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("tax id"), max_length=32, blank=True,
+                            help_text=_("Unified social credit code or foreign tax id."))
+    industry = models.CharField(_("industry"), max_length=32, choices=Industry, blank=True)
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier, default=Tier.C)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    annual_revenue = models.DecimalField(_("annual revenue"), max_digits=19, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    is_customer = models.BooleanField(_("customer"), default=True)
+    is_supplier = models.BooleanField(_("supplier"), default=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts",
+                              verbose_name=_("owner"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["name", "pk"]
+        permissions = [("export_account", "Can export accounts"), ("import_account", "Can import accounts")]
+        indexes = [models.Index(fields=["name"], name="crm_account_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,1 @@
+"""Integration: API tokens, webhooks, import/export, connectors."""

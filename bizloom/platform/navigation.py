@@ -1,0 +1,49 @@
+"""The module navigation: apps register their menu entries in ``AppConfig.ready``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    permission: str = ""  # e.g. "crm.view_account"; empty means every signed-in user
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+@dataclass
+class NavSection:
+    key: str
+    label: str | Promise
+    order: int
+    items: list[NavItem] = field(default_factory=list)
+
+
+_sections: dict[str, NavSection] = {}
+
+
+def register(section: str, label: str | Promise, order: int, *items: NavItem) -> None:
+    """Add ``items`` under the module ``section`` (created on first use)."""
+    entry = _sections.setdefault(section, NavSection(section, label, order))
+    for item in items:
+        if item not in entry.items:
+            entry.items.append(item)
+
+
+def sections_for(user: Any) -> list[dict[str, Any]]:
+    """The sections and items ``user`` may open, in menu order."""
+    visible = []
+    for section in sorted(_sections.values(), key=lambda s: s.order):
+        items = [item for item in section.items if not item.permission or user.has_perm(item.permission)]
+        if items:
+            visible.append({"key": section.key, "label": section.label, "items": items})
+    return visible

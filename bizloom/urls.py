@@ -1,0 +1,14 @@
+"""Top-level URL map: the web UI, the admin and the REST API."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from bizloom.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("crm/", include("bizloom.crm.urls")),
+    path("settings/", include("bizloom.integration.urls")),
+    path("", include("bizloom.platform.urls")),
+]
