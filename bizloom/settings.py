@@ -101,7 +101,9 @@ TEMPLATES = [
 # and the busy timeout makes concurrent writers wait instead of failing.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bizloom.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("BIZLOOM_DB_CONN_MAX_AGE", "60")))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("BIZLOOM_DB_CONN_MAX_AGE", "60")))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -156,12 +158,14 @@ COMPANY_CURRENCY = os.environ.get("BIZLOOM_CURRENCY", "CNY")
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 NODE_MODULES = PROJECT_DIR / "node_modules"
-STATICFILES_DIRS = [
-    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/sortablejs", NODE_MODULES / "sortablejs"),
-    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
-]
-STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+_VENDOR = {
+    "vendor/htmx": NODE_MODULES / "htmx.org" / "dist",
+    "vendor/sortablejs": NODE_MODULES / "sortablejs",
+    "vendor/echarts": NODE_MODULES / "echarts" / "dist",
+}
+STATICFILES_DIRS: list[str | Path | tuple[str, Path]] = [BASE_DIR / "static"]
+STATICFILES_DIRS += [(prefix, path) for prefix, path in _VENDOR.items() if path.exists()]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -17,8 +17,8 @@ class User(AbstractUser):
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
+        verbose_name = _("user")  # type: ignore[assignment]  # stubs type Meta.verbose_name as str
+        verbose_name_plural = _("users")  # type: ignore[assignment]
         ordering = ["username"]
 
     def __str__(self) -> str:

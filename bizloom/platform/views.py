@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from bizloom.common.htmx import is_htmx
 from bizloom.platform import search as global_search
 from bizloom.platform import services
 from bizloom.platform.forms import LanguageForm
@@ -68,7 +69,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:200]
     groups = global_search.search(request.user, text)
-    template = "platform/partials/search_results.html" if request.htmx else "platform/search.html"
+    template = "platform/partials/search_results.html" if is_htmx(request) else "platform/search.html"
     return render(request, template, {"q": text, "groups": groups})
 
 
