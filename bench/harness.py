@@ -1,0 +1,69 @@
+"""Shared set-up for benchmarks: an isolated database, Django, timing and the JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> str:
+    """Configure Django on a fresh database; returns the database label for the report.
+
+    SQLite: a new file in a temporary directory. PostgreSQL (DATABASE_URL): a database
+    named ``bench_bizloom`` on that server, recreated for each benchmark.
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("BIZLOOM_SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijklmnop")
+    os.environ.setdefault("BIZLOOM_HTTPS", "false")
+    os.environ.setdefault("BIZLOOM_TASK_BACKEND", "immediate")
+    os.environ["BIZLOOM_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, _, _name = url.rpartition("/")
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS bench_bizloom WITH (FORCE)")
+            conn.execute("CREATE DATABASE bench_bizloom")
+        os.environ["DATABASE_URL"] = f"{base}/bench_bizloom"
+        label = "postgresql"
+    else:
+        os.environ["BIZLOOM_VAR_DIR"] = tempfile.mkdtemp(prefix="bizloom-bench-")
+        os.environ.pop("DATABASE_URL", None)
+        label = "sqlite"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bizloom.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return label
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    quantiles = statistics.quantiles(ordered, n=100)
+    return {"p50_ms": round(quantiles[49], 2), "p95_ms": round(quantiles[94], 2),
+            "p99_ms": round(quantiles[98], 2), "max_ms": round(ordered[-1], 2)}
+
+
+def time_calls(call: Callable[[], Any], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def report(**fields: Any) -> None:
+    print(json.dumps(fields, ensure_ascii=False), flush=True)
