@@ -1,0 +1,161 @@
+"""The detail page kit: header with actions, field groups and a timeline.
+
+A module declares a :class:`DetailConfig` and its view calls :func:`render_detail` with a
+record it loaded through its selector (404 outside the user's scope). Later modules add
+timeline items (activities, changes, comments, attachments) with ``timeline.register``::
+
+    from bizloom.platform.detail import TimelineEntry, timeline
+
+    def audit_entries(obj, user):
+        return [TimelineEntry(at=c.at, title=_("Changed"), body=c.summary, actor=c.actor) for c in ...]
+
+    timeline.register(audit_entries)              # every model
+    timeline.register(activity_entries, Account)  # only accounts
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from bizloom.platform import access
+from bizloom.platform.listing.columns import Column
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One item on a record's timeline, newest first on the page."""
+
+    at: dt.datetime
+    title: str | Promise
+    body: str = ""
+    actor: Any = None
+    kind: str = "event"
+    url: str = ""
+
+
+TimelineProvider = Callable[[Any, Any], Iterable[TimelineEntry]]
+
+
+class TimelineRegistry:
+    """Providers of timeline entries: ``provider(obj, user) -> entries``, per model or for all."""
+
+    def __init__(self) -> None:
+        self._providers: list[tuple[type[models.Model] | None, TimelineProvider]] = []
+
+    def register(self, provider: TimelineProvider, model: type[models.Model] | None = None) -> TimelineProvider:
+        """Add ``provider`` (for ``model`` only, or every model); usable as a decorator."""
+        if (model, provider) not in self._providers:
+            self._providers.append((model, provider))
+        return provider
+
+    def unregister(self, provider: TimelineProvider) -> None:
+        """Remove ``provider`` (tests use this)."""
+        self._providers = [(m, p) for m, p in self._providers if p is not provider]
+
+    def entries(self, obj: models.Model, user: Any) -> list[TimelineEntry]:
+        """Every provider's entries for ``obj``, newest first."""
+        items: list[TimelineEntry] = []
+        for model, provider in self._providers:
+            if model is None or isinstance(obj, model):
+                items.extend(provider(obj, user))
+        return sorted(items, key=lambda e: e.at, reverse=True)
+
+
+timeline = TimelineRegistry()
+
+
+def _created_updated(obj: Any, user: Any) -> list[TimelineEntry]:
+    """Built-in entries from ``created_at`` / ``updated_at`` when the model has them."""
+    entries = []
+    created = getattr(obj, "created_at", None)
+    updated = getattr(obj, "updated_at", None)
+    if isinstance(created, dt.datetime):
+        entries.append(TimelineEntry(at=created, title=_("Created"), kind="created"))
+    if isinstance(updated, dt.datetime) and (created is None or (updated - created).total_seconds() > 1):
+        entries.append(TimelineEntry(at=updated, title=_("Last updated"), kind="updated"))
+    return entries
+
+
+timeline.register(_created_updated)
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """A titled block of fields on the detail page; fields are names or Columns."""
+
+    label: str | Promise
+    fields: Sequence[str | Column]
+
+
+@dataclass(frozen=True)
+class DetailAction:
+    """A header button. ``url_name`` is reversed with the record's pk; ``method="post"`` makes
+    it a form button (with ``confirm`` text). Shown only when the user may ``permission``."""
+
+    label: str | Promise
+    url_name: str
+    permission: str
+    method: str = "get"
+    style: str = ""
+    confirm: str | Promise | None = None
+
+
+@dataclass
+class DetailConfig:
+    """What the detail page of ``model`` shows: title, optional status, groups and actions."""
+
+    model: type[models.Model]
+    groups: Sequence[FieldGroup]
+    actions: Sequence[DetailAction] = ()
+    title: Callable[[Any], str] = str
+    status: Callable[[Any], Any] | None = None
+    back_url_name: str = ""
+    template: str = "platform/detail/page.html"
+    bound_groups: list[tuple[str | Promise, list[Column]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.bound_groups = [
+            (group.label, [(f if isinstance(f, Column) else Column(f)).bind(self.model) for f in group.fields])
+            for group in self.groups
+        ]
+
+
+def detail_context(config: DetailConfig, obj: models.Model, user: Any) -> dict[str, Any]:
+    """Template context: header, visible actions, rendered field groups and the timeline."""
+    groups = [
+        {"label": label, "fields": [{"label": c.label, "value": c.display(obj), "kind": c.kind,
+                                     "raw": c.raw(obj)} for c in columns]}
+        for label, columns in config.bound_groups
+    ]
+    actions = [
+        {"label": a.label, "url": reverse(a.url_name, args=[obj.pk]), "method": a.method, "style": a.style,
+         "confirm": a.confirm}
+        for a in config.actions if access.can(user, config.model, a.permission)
+    ]
+    return {
+        "object": obj,
+        "title": config.title(obj),
+        "status": config.status(obj) if config.status else None,
+        "actions": actions,
+        "groups": groups,
+        "timeline": timeline.entries(obj, user),
+        "back_url": reverse(config.back_url_name) if config.back_url_name else "",
+    }
+
+
+def render_detail(request: HttpRequest, config: DetailConfig, obj: models.Model,
+                  extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The detail page of ``obj`` (already loaded through a scoped selector)."""
+    context = detail_context(config, obj, request.user)
+    context.update(extra_context or {})
+    return render(request, config.template, context)

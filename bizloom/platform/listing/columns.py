@@ -1,0 +1,151 @@
+"""Columns: what a list (or a detail page's field grid) shows of each record, and how.
+
+A column names a model field path (``"owner"``, ``"owner__username"``); its label and kind
+(text, number, money, date, datetime, choice, boolean) are read from the model unless
+declared. The same column gives an HTML cell (localised text) and an export value
+(typed: Decimal, date, datetime, str).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from bizloom.common.money import quantize
+from bizloom.platform.templatetags.bizloom import format_money, format_qty
+
+KINDS = frozenset({"text", "number", "money", "date", "datetime", "choice", "boolean", "email", "url"})
+NUMERIC_KINDS = frozenset({"number", "money"})
+
+
+def model_field(model: type[models.Model], path: str) -> models.Field[Any, Any] | None:
+    """The model field at the end of ``path`` (``owner__username``), or None for a non-field."""
+    field: Any = None
+    current: Any = model
+    for part in path.split("__"):
+        if current is None:
+            return None
+        try:
+            field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        current = field.related_model if field.is_relation else None
+    return field
+
+
+def _infer_kind(field: Any) -> str:
+    if field is None:
+        return "text"
+    if getattr(field, "choices", None):
+        return "choice"
+    if isinstance(field, models.BooleanField):
+        return "boolean"
+    if isinstance(field, models.DateTimeField):
+        return "datetime"
+    if isinstance(field, models.DateField):
+        return "date"
+    if isinstance(field, models.DecimalField | models.IntegerField | models.FloatField) and not field.primary_key:
+        return "number"
+    if isinstance(field, models.EmailField):
+        return "email"
+    if isinstance(field, models.URLField):
+        return "url"
+    return "text"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column.
+
+    ``name`` is a field path, or any key when ``value`` (obj → value) is given. ``sortable``
+    columns become allowed sort keys, ordering by ``sort_field`` (default: ``name``).
+    ``link`` makes the cell a link to the record's detail page. Money columns read the
+    currency from ``currency_field`` (default: the company currency).
+    """
+
+    name: str
+    label: str | Promise | None = None
+    kind: str | None = None
+    sortable: bool = True
+    sort_field: str | None = None
+    link: bool = False
+    currency_field: str | None = None
+    decimal_places: int | None = None
+    value: Callable[[Any], Any] | None = None
+
+    def bind(self, model: type[models.Model]) -> Column:
+        """A copy with label, kind and sort field filled in from ``model``."""
+        field = model_field(model, self.name)
+        label = self.label
+        if label is None:
+            label = capfirst(field.verbose_name) if field is not None and hasattr(field, "verbose_name") else self.name
+        kind = self.kind or ("money" if self.currency_field else _infer_kind(field))
+        if kind not in KINDS:
+            raise ValueError(f"Column {self.name!r}: unknown kind {kind!r}")
+        sortable = self.sortable and (field is not None or self.sort_field is not None)
+        return replace(self, label=label, kind=kind, sortable=sortable, sort_field=self.sort_field or self.name)
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether the column aligns right (numbers and money)."""
+        return self.kind in NUMERIC_KINDS
+
+    def raw(self, obj: Any) -> Any:
+        """The stored value (a choice's label for choice columns)."""
+        if self.value is not None:
+            return self.value(obj)
+        target = obj
+        parts = self.name.split("__")
+        for part in parts[:-1]:
+            target = getattr(target, part, None)
+            if target is None:
+                return None
+        last = parts[-1]
+        if self.kind == "choice" and hasattr(target, f"get_{last}_display"):
+            return getattr(target, f"get_{last}_display")()
+        return getattr(target, last, None)
+
+    def _currency(self, obj: Any) -> str | None:
+        return getattr(obj, self.currency_field, None) if self.currency_field else None
+
+    def display(self, obj: Any) -> str:
+        """The localised text shown in an HTML cell."""
+        value = self.raw(obj)
+        if value is None or value == "":
+            return ""
+        if self.kind == "money":
+            return format_money(value, self._currency(obj))
+        if self.kind == "number":
+            return format_qty(value, self.decimal_places)
+        if self.kind == "boolean":
+            return str(_("Yes") if value else _("No"))
+        if self.kind == "datetime" and isinstance(value, dt.datetime):
+            return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        if self.kind in ("date", "datetime") and isinstance(value, dt.date):
+            return formats.date_format(value, "SHORT_DATE_FORMAT")
+        return str(value)
+
+    def export(self, obj: Any) -> str | Decimal | int | float | dt.date | dt.datetime | None:
+        """A typed value for CSV/XLSX: numbers stay numbers, datetimes are local and naive."""
+        value = self.raw(obj)
+        if value is None:
+            return None
+        if self.kind == "money" and isinstance(value, Decimal):
+            return quantize(value, self._currency(obj) or "")
+        if self.kind == "boolean":
+            return str(_("Yes") if value else _("No"))
+        if isinstance(value, dt.datetime):
+            return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+        if isinstance(value, Decimal | int | float | dt.date):
+            return value
+        return str(value)
