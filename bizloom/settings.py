@@ -57,6 +57,11 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "bizloom.common",
     "bizloom.platform",
+    "bizloom.platform.audit",
+    "bizloom.platform.events",
+    "bizloom.platform.notifications",
+    "bizloom.platform.timeline",
+    "bizloom.platform.numbering",
     "bizloom.crm",
     "bizloom.integration",
 ]

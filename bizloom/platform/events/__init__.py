@@ -1,0 +1,1 @@
+"""Domain events: typed events, registered handlers, and the outbox the worker delivers."""

@@ -1,0 +1,1 @@
+"""Notifications: in-app bell and e-mail, per user preferences."""

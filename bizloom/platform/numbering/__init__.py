@@ -1,0 +1,1 @@
+"""Document numbering: configurable, unique and gap-free per period."""

@@ -1,0 +1,1 @@
+"""Record timeline: comments with @mentions, attachments, and entries from other mechanisms."""
