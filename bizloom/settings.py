@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bizloom.platform.context_processors.navigation",
+                "bizloom.integration.context_processors.user_menu",
             ],
         },
     },

@@ -6,3 +6,10 @@ class IntegrationConfig(AppConfig):
     name = "bizloom.integration"
     label = "integration"
     verbose_name = _("Integration")
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from bizloom.platform.api.core import check_docs_assets
+
+        checks.register(check_docs_assets, checks.Tags.urls)

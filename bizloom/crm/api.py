@@ -1,0 +1,83 @@
+"""CRM REST API: /api/v1/crm/… (thin: selectors read, services write, access decides)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from bizloom.common.errors import ValidationFailed
+from bizloom.crm import selectors, services
+from bizloom.crm.models import Account
+from bizloom.crm.schemas import (
+    ACCOUNT_ORDERING,
+    AccountFilters,
+    AccountIn,
+    AccountOrdering,
+    AccountOut,
+    AccountPage,
+    AccountPatch,
+)
+from bizloom.platform import access
+from bizloom.platform.api.listing import apply_ordering, describe_ordering
+from bizloom.platform.api.pagination import PageParams, paginate
+from bizloom.platform.api.schemas import RecordId
+from bizloom.platform.models import User
+
+router = Router(tags=["crm"])
+
+
+def _account_data(payload: AccountIn) -> dict[str, Any]:
+    """The fields the client sent, as the services expect them: the owner id becomes a user.
+
+    Fields left out are not passed, so the model's defaults (and the service's default
+    owner) apply on create and the stored values stay on update.
+    """
+    data = payload.model_dump(exclude_unset=True)
+    if data.get("owner") is not None:
+        owner = User.objects.filter(pk=data["owner"], is_active=True).first()
+        if owner is None:
+            message = _("No active user with this id.")
+            raise ValidationFailed(message, fields={"owner": [message]})
+        data["owner"] = owner
+    return data
+
+
+@router.get("/accounts", response=AccountPage, operation_id="crm_account_list",
+            description="Accounts you may see. " + describe_ordering(ACCOUNT_ORDERING))
+def list_accounts(request: HttpRequest, filters: Query[AccountFilters], ordering: Query[AccountOrdering],
+                  page: Query[PageParams]) -> dict[str, Any]:
+    access.require(request.user, Account, "view")
+    queryset = filters.filter(selectors.list_accounts(request.user, "view"))
+    queryset = apply_ordering(queryset, ordering.ordering, ACCOUNT_ORDERING, default=["name"])
+    return paginate(queryset, page)
+
+
+@router.get("/accounts/{account_id}", response=AccountOut, operation_id="crm_account_get")
+def get_account(request: HttpRequest, account_id: RecordId) -> Account:
+    access.require(request.user, Account, "view")
+    return selectors.get_account(request.user, account_id, "view")
+
+
+@router.post("/accounts", response={201: AccountOut}, operation_id="crm_account_create")
+def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
+    access.require(request.user, Account, "add")
+    account = services.create_account(_account_data(payload), actor=request.user)  # type: ignore[arg-type]
+    return Status(201, account)
+
+
+@router.patch("/accounts/{account_id}", response=AccountOut, operation_id="crm_account_update")
+def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> Account:
+    access.require(request.user, Account, "change")
+    account = selectors.get_account(request.user, account_id, "change")
+    return services.update_account(account, _account_data(payload), actor=request.user)  # type: ignore[arg-type]
+
+
+@router.delete("/accounts/{account_id}", response={204: None}, operation_id="crm_account_delete")
+def delete_account(request: HttpRequest, account_id: RecordId) -> Status[None]:
+    access.require(request.user, Account, "delete")
+    account = selectors.get_account(request.user, account_id, "delete")
+    services.delete_account(account, actor=request.user)  # type: ignore[arg-type]
+    return Status(204, None)

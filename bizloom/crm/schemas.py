@@ -1,0 +1,101 @@
+"""API schemas of CRM records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Field, FilterLookup
+
+from bizloom.crm.models import Account
+from bizloom.platform.api.listing import ListFilters, OrderingParams
+from bizloom.platform.api.pagination import Page
+from bizloom.platform.api.schemas import OneOf, ReadSchema, RecordId, WriteSchema, amount_str
+
+Amount = Annotated[Decimal, Field(max_digits=19, decimal_places=4, allow_inf_nan=False,
+                                  description="Decimal amount; send and receive as a string, e.g. \"1250.50\".")]
+Industry = Annotated[str, OneOf(Account.Industry, blank=True)]
+Tier = Annotated[str, OneOf(Account.Tier)]
+
+ACCOUNT_ORDERING = {
+    "name": "name",
+    "code": "code",
+    "industry": "industry",
+    "tier": "tier",
+    "city": "city",
+    "annual_revenue": "annual_revenue",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+class AccountOut(ReadSchema):
+    id: int
+    name: str
+    code: str
+    industry: str
+    tier: str
+    city: str
+    phone: str
+    email: str
+    website: str
+    annual_revenue: str | None = Field(description="Decimal amount as a string.")
+    currency: str
+    is_customer: bool
+    is_supplier: bool
+    owner: int | None = Field(description="Id of the owning user.")
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_annual_revenue(obj: Account) -> str | None:
+        return amount_str(obj.annual_revenue, Account._meta.get_field("annual_revenue").decimal_places)
+
+    @staticmethod
+    def resolve_owner(obj: Account) -> int | None:
+        return obj.owner_id
+
+
+class AccountPage(Page[AccountOut]):
+    """A page of accounts."""
+
+
+class AccountIn(WriteSchema):
+    """Fields of a new account; the caller owns it unless ``owner`` is given."""
+
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field("", max_length=32)
+    industry: Industry = ""
+    tier: Tier = Account.Tier.C.value
+    city: str = Field("", max_length=100)
+    phone: str = Field("", max_length=32)
+    email: str = Field("", max_length=254)
+    website: str = Field("", max_length=200)
+    annual_revenue: Amount | None = None
+    currency: str = Field("CNY", min_length=3, max_length=3)
+    is_customer: bool = True
+    is_supplier: bool = False
+    owner: RecordId | None = None
+    notes: str = Field("", max_length=20_000)
+
+
+class AccountPatch(AccountIn):
+    """Any subset of an account's fields; fields left out keep their value."""
+
+    name: str = Field("", min_length=1, max_length=200)
+
+
+class AccountFilters(ListFilters):
+    search_fields = ("name__icontains", "code__icontains", "city__icontains", "email__icontains")
+
+    industry: Annotated[Industry | None, FilterLookup("industry")] = None
+    tier: Annotated[Tier | None, FilterLookup("tier")] = None
+    is_customer: Annotated[bool | None, FilterLookup("is_customer")] = None
+    is_supplier: Annotated[bool | None, FilterLookup("is_supplier")] = None
+    owner: Annotated[RecordId | None, FilterLookup("owner_id")] = None
+
+
+class AccountOrdering(OrderingParams):
+    pass
