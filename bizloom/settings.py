@@ -165,13 +165,18 @@ COMPANY_CURRENCY = os.environ.get("BIZLOOM_CURRENCY", "CNY")
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 NODE_MODULES = PROJECT_DIR / "node_modules"
-_VENDOR = {
-    "vendor/htmx": NODE_MODULES / "htmx.org" / "dist",
-    "vendor/sortablejs": NODE_MODULES / "sortablejs",
-    "vendor/echarts": NODE_MODULES / "echarts" / "dist",
+# Front-end libraries come from npm (package.json + lockfile); only these files are served.
+VENDOR_STATIC_FILES = {
+    "vendor/htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "vendor/sortablejs/Sortable.min.js": "sortablejs/Sortable.min.js",
+    "vendor/echarts/echarts.min.js": "echarts/dist/echarts.min.js",
 }
-STATICFILES_DIRS: list[str | Path | tuple[str, Path]] = [BASE_DIR / "static"]
-STATICFILES_DIRS += [(prefix, path) for prefix, path in _VENDOR.items() if path.exists()]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "bizloom.platform.staticfinders.VendorFinder",
+]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
