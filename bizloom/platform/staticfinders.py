@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles.finders import BaseFinder
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 
 
@@ -52,4 +53,4 @@ class _RenamedStorage(FileSystemStorage):
         return str(self.source)
 
     def open(self, name: str, mode: str = "rb") -> Any:
-        return self.source.open(mode)
+        return File(self.source.open(mode), name=self.static_path)
