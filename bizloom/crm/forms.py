@@ -9,7 +9,7 @@ from bizloom.crm.models import Account
 from bizloom.platform.models import User
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(forms.ModelForm[Account]):
     """Create/edit an account. Name is required; tax id at most 32 characters; email checked."""
 
     class Meta:

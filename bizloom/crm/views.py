@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +19,7 @@ from bizloom.crm.lists import ACCOUNT_DETAIL
 from bizloom.crm.models import Account
 from bizloom.platform.detail import render_detail
 from bizloom.platform.forms_kit import form_page, htmx_redirect, require_or_403
+from bizloom.platform.requests import actor_of
 
 
 def _detail_url(account: Account) -> str:
@@ -35,9 +39,9 @@ def account_create(request: HttpRequest) -> HttpResponse:
     """New account form; the creator owns it unless another owner is chosen."""
     require_or_403(request.user, Account, "add")
 
-    def save(data: dict) -> Account:  # type: ignore[type-arg]
+    def save(data: Mapping[str, Any]) -> Account:
         fields = {k: v for k, v in data.items() if k != "owner" or v is not None}
-        return services.create_account(fields, actor=request.user)
+        return services.create_account(fields, actor=actor_of(request))
 
     return form_page(request, AccountForm, save=save, success_url=_detail_url, title=_("New account"),
                      cancel_url=reverse("crm:account_list"), success_message=_("%(object)s was created."))
@@ -49,7 +53,7 @@ def account_update(request: HttpRequest, pk: int) -> HttpResponse:
     require_or_403(request.user, Account, "change")
     account = selectors.get_account(request.user, pk, action="change")
     return form_page(request, AccountForm, instance=account,
-                     save=lambda data: services.update_account(account, data, actor=request.user),
+                     save=lambda data: services.update_account(account, data, actor=actor_of(request)),
                      success_url=_detail_url,
                      title=_("Edit %(account)s") % {"account": account}, cancel_url=_detail_url(account),
                      success_message=_("%(object)s was saved."))
@@ -63,7 +67,7 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.get_account(request.user, pk, action="delete")
     name = str(account)
     try:
-        services.delete_account(account, actor=request.user)
+        services.delete_account(account, actor=actor_of(request))
     except DomainError as error:
         messages.error(request, error.message)
         return htmx_redirect(request, _detail_url(account))

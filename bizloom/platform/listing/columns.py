@@ -40,7 +40,7 @@ def model_field(model: type[models.Model], path: str) -> models.Field[Any, Any] 
         except FieldDoesNotExist:
             return None
         current = field.related_model if field.is_relation else None
-    return field
+    return field  # type: ignore[no-any-return]
 
 
 def _infer_kind(field: Any) -> str:

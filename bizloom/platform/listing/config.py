@@ -96,7 +96,7 @@ class ListConfig:
     @property
     def heading(self) -> str | Promise:
         """The page title (the model's plural name unless declared)."""
-        return self.title or capfirst(self.model._meta.verbose_name_plural)
+        return self.title or capfirst(str(self.model._meta.verbose_name_plural))
 
     def url(self, suffix: str, *args: Any) -> str:
         """``reverse(f"{url_prefix}_{suffix}")``."""

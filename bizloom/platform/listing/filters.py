@@ -68,7 +68,7 @@ class ChoiceFilter(Filter):
         if not self.choices:
             mf = model_field(model, self.field)
             choices = tuple((str(k), v) for k, v in (getattr(mf, "choices", None) or ()))
-            bound = replace(bound, choices=choices)  # type: ignore[type-var]
+            bound = replace(bound, choices=choices)  # type: ignore[call-arg]  # dataclass subclass field
         return bound
 
     def options(self) -> Sequence[tuple[str, Any]]:
