@@ -15,8 +15,10 @@ def check_transition(record: Any, target: str, *, field: str = "status") -> None
     transitions: Mapping[str, frozenset[str]] = getattr(type(record), "TRANSITIONS", {})
     current = getattr(record, field)
     if target not in transitions.get(current, frozenset()):
+        labels = dict(record._meta.get_field(field).flatchoices)
         raise InvalidTransition(
-            _("Cannot change status from %(current)s to %(target)s.") % {"current": current, "target": target},
+            _("Cannot change status from %(current)s to %(target)s.")
+            % {"current": labels.get(current, current), "target": labels.get(target, target)},
             current=current,
             target=target,
         )
