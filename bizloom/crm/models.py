@@ -49,7 +49,7 @@ class Account(models.Model):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["name", "pk"]
-        permissions = [("export_account", "Can export accounts"), ("import_account", "Can import accounts")]
+        permissions = [("export_account", _("Can export accounts")), ("import_account", _("Can import accounts"))]
         indexes = [models.Index(fields=["name"], name="crm_account_name_idx")]
 
     def __str__(self) -> str:
