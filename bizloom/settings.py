@@ -234,6 +234,12 @@ EMAIL_USE_TLS = env_bool("BIZLOOM_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("BIZLOOM_EMAIL_FROM", "bizloom@localhost")
 EMAIL_BACKEND = os.environ.get("BIZLOOM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
+# --- Attachments ------------------------------------------------------------------------
+# Files are served only through the access-checked download view; there is no MEDIA_URL.
+BIZLOOM_ATTACHMENT_MAX_BYTES = int(os.environ.get("BIZLOOM_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+# Makes links in e-mails absolute, e.g. https://crm.example.com
+BIZLOOM_SITE_URL = os.environ.get("BIZLOOM_SITE_URL", "")
+
 # --- API --------------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = 200
 API_DEFAULT_PAGE_SIZE = 50

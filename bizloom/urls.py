@@ -10,5 +10,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("crm/", include("bizloom.crm.urls")),
     path("settings/", include("bizloom.integration.urls")),
+    path("notifications/", include("bizloom.platform.notifications.urls")),
+    path("timeline/", include("bizloom.platform.timeline.urls")),
+    path("settings/numbering/", include("bizloom.platform.numbering.urls")),
     path("", include("bizloom.platform.urls")),
 ]

@@ -6,3 +6,10 @@ class TimelineConfig(AppConfig):
     name = "bizloom.platform.timeline"
     label = "timeline"
     verbose_name = _("Timeline")
+
+    def ready(self) -> None:
+        from bizloom.platform.detail import timeline
+        from bizloom.platform.timeline.providers import attachment_entries, comment_entries
+
+        timeline.register(comment_entries)
+        timeline.register(attachment_entries)

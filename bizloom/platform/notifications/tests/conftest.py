@@ -1,0 +1,1 @@
+from bizloom.platform.notifications.tests.fixtures import *  # noqa: F403
