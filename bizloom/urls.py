@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("crm/", include("bizloom.crm.urls")),
+    path("settings/events/", include("bizloom.platform.events.urls")),
     path("settings/", include("bizloom.integration.urls")),
     path("notifications/", include("bizloom.platform.notifications.urls")),
     path("timeline/", include("bizloom.platform.timeline.urls")),

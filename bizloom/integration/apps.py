@@ -13,3 +13,7 @@ class IntegrationConfig(AppConfig):
         from bizloom.platform.api.core import check_docs_assets
 
         checks.register(check_docs_assets, checks.Tags.urls)
+
+        from bizloom.platform import navigation
+
+        navigation.register_user_menu(navigation.NavItem(_("API tokens"), "integration:token_list"))

@@ -29,6 +29,7 @@ class NavSection:
 
 
 _sections: dict[str, NavSection] = {}
+_user_menu: list[NavItem] = []
 
 
 def register(section: str, label: str | Promise, order: int, *items: NavItem) -> None:
@@ -37,6 +38,18 @@ def register(section: str, label: str | Promise, order: int, *items: NavItem) ->
     for item in items:
         if item not in entry.items:
             entry.items.append(item)
+
+
+def register_user_menu(*items: NavItem) -> None:
+    """Add personal pages (tokens, preferences, ...) to the user menu in the top bar."""
+    for item in items:
+        if item not in _user_menu:
+            _user_menu.append(item)
+
+
+def user_menu_for(user: Any) -> list[NavItem]:
+    """The user-menu entries ``user`` may open, in registration order."""
+    return [item for item in _user_menu if not item.permission or user.has_perm(item.permission)]
 
 
 def sections_for(user: Any) -> list[dict[str, Any]]:

@@ -6,3 +6,11 @@ class NotificationsConfig(AppConfig):
     name = "bizloom.platform.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from bizloom.platform import navigation
+
+        navigation.register_user_menu(
+            navigation.NavItem(_("Notifications"), "notifications:list"),
+            navigation.NavItem(_("Notification settings"), "notifications:preferences"),
+        )

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bizloom.common.errors import ValidationFailed
-from bizloom.platform.forms_kit import apply_domain_error
+from bizloom.platform.forms_kit import apply_domain_error, require_or_403
 from bizloom.platform.numbering import services
 from bizloom.platform.numbering.forms import SequenceForm
 from bizloom.platform.numbering.models import NumberSequence
 
 
 def _require_staff(request: HttpRequest) -> None:
-    user: Any = request.user
-    if not (user.is_active and user.is_staff):
-        raise PermissionDenied(_("Only administrators may manage number sequences."))
+    """Managing sequences is the ``numbering.change_numbersequence`` permission (administrators)."""
+    require_or_403(request.user, NumberSequence, "change")
 
 
 def _preview(sequence: NumberSequence) -> str:

@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 
 from bizloom.platform import demo
@@ -26,28 +27,31 @@ def account_names() -> list[str]:
     return list(Account.objects.order_by("pk").values_list("name", flat=True))
 
 
-def wipe() -> None:
-    Account.objects.all().delete()
-    User.objects.all().delete()
+def built(seed: int, size: str = "small", **overrides: int) -> tuple[list[str], list[str]]:
+    """Build a demo company, read its accounts and owners, and roll it all back.
+
+    Rolling back (instead of deleting) is what lets the next build start from an empty
+    database: users with an audit history cannot be deleted.
+    """
+    with transaction.atomic():
+        demo.build_demo(seed=seed, size=size, overrides=overrides)
+        names = account_names()
+        owners = list(Account.objects.order_by("pk").values_list("owner__username", flat=True))
+        transaction.set_rollback(True)
+    return names, owners
 
 
 def test_same_seed_same_company_other_seed_other_company():
-    demo.build_demo(seed=7, size="small", overrides={"accounts": 25})
-    first = account_names()
-    first_owners = list(Account.objects.order_by("pk").values_list("owner__username", flat=True))
-    wipe()
-    demo.build_demo(seed=7, size="small", overrides={"accounts": 25})
-    assert account_names() == first
-    assert list(Account.objects.order_by("pk").values_list("owner__username", flat=True)) == first_owners
-    wipe()
-    demo.build_demo(seed=8, size="small", overrides={"accounts": 25})
-    assert account_names() != first
+    first = built(7, accounts=25)
+    assert built(7, accounts=25) == first
+    assert built(8, accounts=25)[0] != first[0]
 
 
 def test_size_and_override_are_respected():
-    ctx = demo.build_demo(seed=42, size="small")
-    assert Account.objects.count() == 60 == ctx.counts["accounts"]
-    wipe()
+    with transaction.atomic():
+        ctx = demo.build_demo(seed=42, size="small")
+        assert Account.objects.count() == 60 == ctx.counts["accounts"]
+        transaction.set_rollback(True)
     call_command("demo", seed=1, size="medium", accounts=12, verbosity=0)
     assert Account.objects.count() == 12
     # Medium has more sales reps than small; ownership is spread over them.

@@ -13,7 +13,11 @@ pytestmark = pytest.mark.urls(TEST_URLS)
 
 @pytest.fixture
 def staff(make_user):
-    return make_user("admin", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    user = make_user("admin", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="numbering"))
+    return user
 
 
 def test_non_staff_gets_403_and_changes_nothing(login, viewer):

@@ -1,0 +1,62 @@
+"""The audit trail on every detail page's timeline: who, when, channel and field: old → new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.translation import gettext as _
+
+from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.audit.selectors import entries_for
+from bizloom.platform.audit.services import CUSTOM_PREFIX
+from bizloom.platform.detail import TimelineEntry
+
+TIMELINE_LIMIT = 100
+
+
+def field_label(model: type[models.Model], name: str) -> str:
+    """The verbose name of field ``name`` of ``model``; custom fields show their key."""
+    if name.startswith(CUSTOM_PREFIX):
+        return name[len(CUSTOM_PREFIX):]
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
+def display_value(value: Any) -> str:
+    """One audited value as a reader sees it: references by name, booleans as yes/no, blanks as —."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict) and "repr" in value:
+        return str(value["repr"])
+    if isinstance(value, list):
+        return ", ".join(display_value(v) for v in value)
+    return str(value)
+
+
+def describe(entry: AuditEntry, model: type[models.Model]) -> str:
+    """``field: old → new`` lines for ``entry``, in recorded order."""
+    lines = []
+    for name, pair in (entry.changes or {}).items():
+        old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        lines.append(_("%(field)s: %(old)s → %(new)s")
+                     % {"field": field_label(model, name), "old": display_value(old), "new": display_value(new)})
+    return "\n".join(lines)
+
+
+def audit_timeline(obj: models.Model, user: Any) -> list[TimelineEntry]:
+    """Timeline provider (registered for every model in AuditConfig.ready)."""
+    model = type(obj)
+    entries = []
+    for entry in entries_for(obj, user)[:TIMELINE_LIMIT]:
+        title = _("%(action)s via %(channel)s") % {"action": entry.action_label,
+                                                  "channel": entry.get_channel_display()}
+        entries.append(TimelineEntry(at=entry.at, title=title, body=describe(entry, model),
+                                     actor=entry.actor, kind="audit"))
+    return entries

@@ -1,0 +1,194 @@
+"""Typed domain events, the handler registry and ``publish`` (issue #3).
+
+An event is a frozen dataclass with a ``name`` and JSON-serialisable fields::
+
+    @dataclass(frozen=True)
+    class AccountCreated(DomainEvent):
+        name: ClassVar[str] = "crm.account.created"
+        account_id: int
+
+Handlers are registered once, in an app's ``handlers.py`` (imported by EventsConfig.ready)::
+
+    subscribe(AccountCreated, post_welcome_task, mode="async", name="crm.welcome_task")
+
+and services publish inside their transaction::
+
+    publish(AccountCreated(account_id=account.pk))
+
+``sync`` handlers run immediately, inside the caller's transaction; their exceptions
+propagate and roll the business action back (use them for consequences that must be atomic).
+``async`` handlers get an outbox row in the same transaction; after commit the
+``deliver_outbox`` task runs them, retrying failures, and they can never undo the action.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from bizloom.platform.events.models import OutboxMessage
+
+logger = logging.getLogger("bizloom.events")
+
+SYNC = "sync"
+ASYNC = "async"
+Mode = Literal["sync", "async"]
+
+_event_types: dict[str, type[DomainEvent]] = {}
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of every event: subclasses are frozen dataclasses with a ClassVar ``name``.
+
+    ``name`` is ``<app>.<model>.<past verb>``; it is unique across the project and is
+    what the outbox stores. Fields must be JSON-serialisable (ids, strings, numbers,
+    booleans, lists); tuple fields come back as tuples after an outbox round trip.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if not name:
+            return  # an abstract intermediate class
+        existing = _event_types.get(name)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise ValueError(f"Event name {name!r} is already used by {existing.__module__}.{existing.__qualname__}")
+        _event_types[name] = cls
+
+    def payload(self) -> dict[str, Any]:
+        """The event's fields as JSON data; raises TypeError if a field is not JSON-serialisable."""
+        data = dataclasses.asdict(self)
+        try:
+            return dict(json.loads(json.dumps(data)))
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{type(self).__name__} has a field that is not JSON-serialisable: {error}") from error
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> DomainEvent:
+        """Rebuild an event from :meth:`payload` output (lists become tuples for tuple fields)."""
+        values = {}
+        for field in dataclasses.fields(cls):
+            if field.name not in payload:
+                continue
+            value = payload[field.name]
+            if isinstance(value, list) and str(field.type).startswith(("tuple", "typing.Tuple")):
+                value = tuple(value)
+            values[field.name] = value
+        return cls(**values)
+
+
+def event_type(name: str) -> type[DomainEvent]:
+    """The event class registered under ``name``; raises LookupError if none is."""
+    try:
+        return _event_types[name]
+    except KeyError:
+        raise LookupError(f"No event type named {name!r} is loaded") from None
+
+
+Handler = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """``handler`` reacts to events named ``event_name``; ``name`` identifies it in the outbox."""
+
+    event_name: str
+    handler: Handler
+    mode: str
+    name: str
+
+
+_subscriptions: dict[str, Subscription] = {}
+_lock = threading.Lock()
+
+
+def _default_handler_name(handler: Handler) -> str:
+    return f"{handler.__module__}.{getattr(handler, '__qualname__', type(handler).__name__)}"
+
+
+def subscribe(event_cls: type[DomainEvent], handler: Handler, *, mode: Mode = "sync",
+              name: str | None = None) -> Subscription:
+    """Register ``handler(event)`` for events of ``event_cls``.
+
+    ``name`` (default: the handler's dotted path) is stored in outbox rows, so keep it
+    stable across releases. Registering the same name and handler again is a no-op;
+    another handler under a taken name raises ValueError, as do an unknown mode and an
+    event class without a ``name``.
+    """
+    if mode not in (SYNC, ASYNC):
+        raise ValueError(f"mode must be 'sync' or 'async', not {mode!r}")
+    if not getattr(event_cls, "name", ""):
+        raise ValueError(f"{event_cls!r} has no event name")
+    subscription = Subscription(event_name=event_cls.name, handler=handler, mode=mode,
+                                name=name or _default_handler_name(handler))
+    with _lock:
+        existing = _subscriptions.get(subscription.name)
+        if existing is not None:
+            if existing == subscription:
+                return existing
+            raise ValueError(f"A handler named {subscription.name!r} is already subscribed")
+        _subscriptions[subscription.name] = subscription
+    return subscription
+
+
+def unsubscribe(name: str) -> None:
+    """Remove the handler registered as ``name`` (tests use this); unknown names are ignored."""
+    with _lock:
+        _subscriptions.pop(name, None)
+
+
+def subscription(name: str) -> Subscription | None:
+    """The registered handler called ``name``, if any."""
+    with _lock:
+        return _subscriptions.get(name)
+
+
+def subscriptions_for(event_name: str) -> list[Subscription]:
+    """Handlers of ``event_name`` in registration order."""
+    with _lock:
+        return [s for s in _subscriptions.values() if s.event_name == event_name]
+
+
+def publish(event: DomainEvent) -> list[OutboxMessage]:
+    """Run sync handlers now and queue async ones through the outbox; returns the outbox rows.
+
+    Call it inside the service's transaction. Sync handlers' exceptions propagate (the
+    caller's transaction rolls back). For async handlers one ``OutboxMessage`` per handler
+    is written in the current transaction, and after commit the ``deliver_outbox`` task is
+    enqueued for them (a failure to enqueue is logged; the periodic sweep delivers later).
+    Raises TypeError when the event's fields are not JSON-serialisable.
+    """
+    from bizloom.platform.events.models import OutboxMessage
+
+    payload = event.payload()
+    handlers = subscriptions_for(event.name)
+    messages = [OutboxMessage.objects.create(event_name=event.name, payload=payload, handler=s.name)
+                for s in handlers if s.mode == ASYNC]
+    for s in handlers:
+        if s.mode == SYNC:
+            s.handler(event)
+    if messages:
+        transaction.on_commit(partial(enqueue_delivery, [m.pk for m in messages]), robust=True)
+    return messages
+
+
+def enqueue_delivery(message_ids: list[int] | None = None) -> None:
+    """Enqueue the ``deliver_outbox`` task (on queue "default") for ``message_ids`` (None: all due)."""
+    from bizloom.platform.events.tasks import deliver_outbox
+
+    try:
+        deliver_outbox.enqueue(message_ids=message_ids)
+    except Exception:
+        logger.exception("Could not enqueue outbox delivery of %s; the periodic sweep will deliver them", message_ids)

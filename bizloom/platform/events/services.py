@@ -1,0 +1,123 @@
+"""Delivering the outbox: run async handlers, retry with backoff, let people retry failures."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bizloom.common.errors import DomainError
+from bizloom.platform.audit import services as audit
+from bizloom.platform.events.base import enqueue_delivery, event_type, subscription
+from bizloom.platform.events.models import OutboxMessage
+from bizloom.platform.middleware_context import CHANNEL_AUTOMATION, use_channel
+from bizloom.platform.models import User
+
+logger = logging.getLogger("bizloom.events")
+
+MAX_ATTEMPTS = 8
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=6)
+BATCH_SIZE = 100
+ERROR_MAX = 4000
+
+
+class OutboxMessageNotRetryable(DomainError):
+    """Only pending and failed messages can be retried."""
+
+    code = "outbox_message_not_retryable"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before the next attempt after ``attempts`` failures: 30 s, 1 min, 2 min, ... ≤ 6 h."""
+    delay: timedelta = RETRY_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, RETRY_MAX)
+
+
+def deliver_due(message_ids: Iterable[int] | None = None, *, now: datetime | None = None,
+                limit: int = BATCH_SIZE) -> int:
+    """Deliver due pending messages (only ``message_ids`` when given); returns how many were delivered.
+
+    Each message is handled in its own transaction holding a lock on its row
+    (``select_for_update(skip_locked=True)`` on PostgreSQL, so concurrent workers skip
+    each other's rows; SQLite has one writer at a time anyway). The handler runs in a
+    savepoint with the "automation" channel: if it raises, its writes are undone, the
+    error is stored in ``last_error`` and the message is rescheduled after
+    :func:`retry_delay`, or marked failed after ``MAX_ATTEMPTS``. Never raises for a
+    handler's exception.
+    """
+    now = now or timezone.now()
+    query = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+    if message_ids is not None:
+        query = query.filter(pk__in=list(message_ids))
+    pks = list(query.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+    return sum(1 for pk in pks if _deliver_one(pk, now))
+
+
+def _locked(pk: int, now: datetime) -> OutboxMessage | None:
+    query = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True)
+    return query.first()
+
+
+def _call_handler(message: OutboxMessage) -> None:
+    registered = subscription(message.handler)
+    if registered is None:
+        raise LookupError(f"No handler named {message.handler!r} is subscribed")
+    event = event_type(message.event_name).from_payload(dict(message.payload))
+    with use_channel(CHANNEL_AUTOMATION):
+        registered.handler(event)
+
+
+def _deliver_one(pk: int, now: datetime) -> bool:
+    with transaction.atomic():
+        message = _locked(pk, now)
+        if message is None:
+            return False  # delivered meanwhile, or another worker holds it
+        message.attempts += 1
+        try:
+            with transaction.atomic():
+                _call_handler(message)
+        except Exception as error:
+            message.last_error = "".join(traceback.format_exception_only(error)).strip()[:ERROR_MAX]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = OutboxMessage.Status.FAILED
+                logger.error("Outbox message %s (%s → %s) failed for good after %s attempts: %s", message.pk,
+                             message.event_name, message.handler, message.attempts, message.last_error)
+            else:
+                message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
+                logger.warning("Outbox message %s (%s → %s) failed, attempt %s: %s", message.pk,
+                               message.event_name, message.handler, message.attempts, message.last_error)
+            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            return False
+        message.status = OutboxMessage.Status.DELIVERED
+        message.delivered_at = timezone.now()
+        message.save(update_fields=["attempts", "status", "delivered_at"])
+        return True
+
+
+@transaction.atomic
+def retry_message(message: OutboxMessage, *, actor: User) -> OutboxMessage:
+    """Make a pending or failed message due now (a failed one gets a fresh set of attempts).
+
+    Records an audit entry ``events.outbox.retried`` and enqueues delivery after commit.
+    Raises OutboxMessageNotRetryable for a delivered message.
+    """
+    message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+    if message.status == OutboxMessage.Status.DELIVERED:
+        raise OutboxMessageNotRetryable(_("This message was already delivered."))
+    before = audit.snapshot(message)
+    message.status = OutboxMessage.Status.PENDING
+    message.attempts = 0
+    message.next_attempt_at = timezone.now()
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    audit.record_change(message, actor=actor, action="events.outbox.retried", before=before,
+                        after=audit.snapshot(message))
+    transaction.on_commit(lambda: enqueue_delivery([message.pk]), robust=True)
+    return message

@@ -1,0 +1,1 @@
+from bizloom.platform.events.tests.fixtures import subscribe  # noqa: F401
