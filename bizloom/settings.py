@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "bizloom.platform.notifications",
     "bizloom.platform.timeline",
     "bizloom.platform.numbering",
+    "bizloom.platform.customfields",
     "bizloom.crm",
     "bizloom.integration",
 ]

@@ -1,0 +1,1 @@
+"""Custom fields: administrator-defined, typed fields on any business model."""
