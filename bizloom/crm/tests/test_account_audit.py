@@ -231,3 +231,13 @@ def test_failing_async_handler_leaves_the_account_created(subscribe, manager,  #
     message = OutboxMessage.objects.get()
     assert (message.status, message.attempts, message.last_error) == ("pending", 1,
                                                                       "ValueError: webhook endpoint down")
+
+
+def test_timeline_shows_choice_labels_not_codes(login, manager, huawei):
+    # given
+    services.update_account(huawei, {"industry": "software"}, actor=manager)
+    # when
+    html = login(manager).get(reverse("crm:account_detail", args=[huawei.pk])).content.decode()
+    # then
+    assert "Software and IT" in html
+    assert "→ software" not in html

@@ -27,10 +27,17 @@ def field_label(model: type[models.Model], name: str) -> str:
     return str(getattr(field, "verbose_name", name))
 
 
-def display_value(value: Any) -> str:
-    """One audited value as a reader sees it: references by name, booleans as yes/no, blanks as —."""
+def display_value(value: Any, field: Any = None) -> str:
+    """One audited value as a reader sees it: choices by label, references by name, booleans as yes/no.
+
+    ``field`` (the model field, when known) turns stored choice codes such as ``"software"``
+    into the label the user picked, in the reader's language.
+    """
     if value is None or value == "":
         return "—"
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if choices and not isinstance(value, list | dict):
+        return str(choices.get(value, value))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dict) and "repr" in value:
@@ -40,13 +47,22 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
+def _model_field(model: type[models.Model], name: str) -> Any:
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
 def describe(entry: AuditEntry, model: type[models.Model]) -> str:
     """``field: old → new`` lines for ``entry``, in recorded order."""
     lines = []
     for name, pair in (entry.changes or {}).items():
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        field = _model_field(model, name)
         lines.append(_("%(field)s: %(old)s → %(new)s")
-                     % {"field": field_label(model, name), "old": display_value(old), "new": display_value(new)})
+                     % {"field": field_label(model, name), "old": display_value(old, field),
+                        "new": display_value(new, field)})
     return "\n".join(lines)
 
 
