@@ -254,6 +254,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("BIZLOOM_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One line per task run drowns everything else in `make run`'s output.
+        "django_tasks": {"level": os.environ.get("BIZLOOM_TASK_LOG_LEVEL", "WARNING")},
+        "django_tasks_db": {"level": os.environ.get("BIZLOOM_TASK_LOG_LEVEL", "WARNING")},
         "bizloom.security": {"level": "INFO"},
     },
 }
