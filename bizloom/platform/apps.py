@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +10,6 @@ class PlatformConfig(AppConfig):
 
     def ready(self) -> None:
         from bizloom.platform import jobs  # noqa: F401  (registers the platform's periodic jobs)
+        from bizloom.platform.collation import register_sqlite_collation
+
+        connection_created.connect(register_sqlite_collation, dispatch_uid="bizloom_zh_collation")

@@ -15,6 +15,7 @@ from ninja import Field, FilterSchema, Schema
 from pydantic import field_validator
 
 from bizloom.platform.api.problem import ApiProblem
+from bizloom.platform.collation import order_terms
 
 M = TypeVar("M", bound=Model)
 
@@ -37,7 +38,7 @@ def apply_ordering(queryset: QuerySet[M], ordering: str | None, allowed: Mapping
     """
     keys = [key.strip() for key in (ordering or "").split(",") if key.strip()]
     if not keys:
-        return queryset.order_by(*default, "pk")
+        return queryset.order_by(*order_terms(queryset.model, default), "pk")
     unknown = [key for key in keys if key.lstrip("-") not in allowed or key.count("-") > 1]
     if unknown or len(keys) > MAX_ORDERING_KEYS:
         message = _("Unknown sort key: %(keys)s. Allowed: %(allowed)s.") % {
@@ -46,12 +47,13 @@ def apply_ordering(queryset: QuerySet[M], ordering: str | None, allowed: Mapping
             message = _("Sort by at most %(n)s keys.") % {"n": MAX_ORDERING_KEYS}
         raise ApiProblem(422, message, code="invalid_ordering", errors={"ordering": [message]})
     fields = [("-" if key.startswith("-") else "") + allowed[key.lstrip("-")] for key in keys]
-    return queryset.order_by(*fields, "pk")
+    return queryset.order_by(*order_terms(queryset.model, fields), "pk")
 
 
 def describe_ordering(allowed: Mapping[str, str]) -> str:
     """A sentence for the operation's OpenAPI description."""
-    return "Sort keys: " + ", ".join(sorted(allowed)) + " (prefix '-' for descending)."
+    return ("Sort keys: " + ", ".join(sorted(allowed)) + " (prefix '-' for descending; "
+            "text sorts Chinese by pinyin).")
 
 
 def _reject_nul(value: Any) -> Any:
