@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("crm/", include("bizloom.crm.urls")),
     path("settings/events/", include("bizloom.platform.events.urls")),
+    path("settings/org/", include("bizloom.platform.org.urls")),
     path("settings/", include("bizloom.integration.urls")),
     path("notifications/", include("bizloom.platform.notifications.urls")),
     path("timeline/", include("bizloom.platform.timeline.urls")),

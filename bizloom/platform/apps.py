@@ -13,3 +13,8 @@ class PlatformConfig(AppConfig):
         from bizloom.platform.collation import register_sqlite_collation
 
         connection_created.connect(register_sqlite_collation, dispatch_uid="bizloom_zh_collation")
+
+        from bizloom.platform import navigation
+
+        navigation.register("settings", _("Settings"), 90, navigation.NavItem(
+            _("Organisation and access"), "org:home", "platform.manage_roles"))

@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
 from faker import Faker
 
-from bizloom.platform.models import User
+from bizloom.platform.models import Department, Team, User
 
 SIZES = ("small", "medium", "large")
 DEFAULT_SEED = 42
@@ -43,6 +43,37 @@ DEMO_USERS: tuple[tuple[str, str, str, str, str], ...] = (
 EXTRA_SALES_REPS = {"small": 1, "medium": 3, "large": 6}
 # Django permissions of the demo roles, contributed by each app's demo module (see grant()).
 ROLE_PERMISSIONS: dict[str, set[str]] = {"sales": set(), "manager": set()}
+
+# The built-in roles (issue #3): key → (role name, record scope of every grant). Apps add
+# permissions with grant(key, ...); "auditor" gets view and export of every business model
+# and "administrator" every business permission, so both grow as modules are added.
+BUILTIN_ROLES: dict[str, tuple[str, str]] = {
+    "administrator": ("Administrator", "all"),
+    "sales": ("Sales rep", "own"),
+    "manager": ("Sales manager", "department"),
+    "service": ("Service agent", "team"),
+    "marketer": ("Marketer", "all"),
+    "warehouse": ("Warehouse", "all"),
+    "buyer": ("Buyer", "all"),
+    "planner": ("Planner", "all"),
+    "accountant": ("Accountant", "all"),
+    "auditor": ("Auditor", "all"),
+}
+for _key in BUILTIN_ROLES:
+    ROLE_PERMISSIONS.setdefault(_key, set())
+# What exists today; later modules grant their own models from their demo modules.
+ROLE_PERMISSIONS["service"].update({"crm.view_account"})
+ROLE_PERMISSIONS["marketer"].update({"crm.view_account", "crm.export_account"})
+ROLE_PERMISSIONS["buyer"].update({"crm.view_account"})
+ROLE_PERMISSIONS["planner"].update({"crm.view_account"})
+ROLE_PERMISSIONS["accountant"].update({"crm.view_account", "crm.export_account"})
+ROLE_PERMISSIONS["administrator"].add("platform.manage_roles")
+
+# The demo organisation: departments (name, parent) and which demo users sit where.
+DEMO_DEPARTMENTS: tuple[tuple[str, str], ...] = (
+    ("总经办", ""), ("销售部", ""), ("华东销售组", "销售部"), ("华南销售组", "销售部"), ("客服部", ""),
+    ("采购部", ""), ("仓储部", ""), ("财务部", ""),
+)
 
 
 class DemoRefused(Exception):
@@ -90,7 +121,8 @@ _builders: dict[str, DemoBuilder] = {}
 
 
 def grant(role: str, *permissions: str) -> None:
-    """Give the demo ``role`` ("sales" or "manager") these ``app_label.codename`` permissions."""
+    """Give the demo ``role`` (a key of BUILTIN_ROLES: "sales", "manager", "buyer", ...) these
+    ``app_label.codename`` permissions; the role's built-in scope applies to them."""
     ROLE_PERMISSIONS.setdefault(role, set()).update(permissions)
 
 
@@ -177,22 +209,92 @@ def _upsert_user(username: str, password: str, first: str, last: str, *, superus
     return user
 
 
+def build_roles() -> dict[str, Group]:
+    """Create or refresh the built-in roles with their permissions and scopes; returns them by key."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from bizloom.platform import access
+    from bizloom.platform.models import RoleScope
+
+    business = access.business_models()
+    extra = {
+        "administrator": {access.codename(m, a) for m in business for a in access.model_actions(m)},
+        "auditor": {access.codename(m, a) for m in business for a in ("view", "export")},
+    }
+    existing = {f"{app}.{code}" for app, code in Permission.objects.values_list("content_type__app_label", "codename")}
+    roles: dict[str, Group] = {}
+    for key, (name, scope) in BUILTIN_ROLES.items():
+        role, _created = Group.objects.get_or_create(name=name)
+        wanted = sorted((ROLE_PERMISSIONS.get(key, set()) | extra.get(key, set())) & existing)
+        role.permissions.set(_permissions(set(wanted)))
+        RoleScope.objects.filter(role=role).delete()
+        if scope != "all":
+            rows = []
+            for dotted in wanted:
+                app_label, code = dotted.split(".")
+                model = next((m for m in business if m._meta.app_label == app_label
+                              and code.endswith(f"_{m._meta.model_name}")), None)
+                if model is None:
+                    continue
+                action = code[: -len(f"_{model._meta.model_name}")]
+                rows.append(RoleScope(role=role, content_type=ContentType.objects.get_for_model(model),
+                                      action=action, scope=scope))
+            RoleScope.objects.bulk_create(rows)
+        roles[key] = role
+    return roles
+
+
+def _build_departments() -> dict[str, Department]:
+    from bizloom.platform.org import services as org
+
+    system = User.objects.filter(is_superuser=True).order_by("pk").first()
+    departments: dict[str, Department] = {}
+    for name, parent in DEMO_DEPARTMENTS:
+        existing = Department.objects.filter(name=name).first()
+        departments[name] = existing or org.create_department(name, parent=departments.get(parent),
+                                                              actor=system)  # type: ignore[arg-type]
+    return departments
+
+
 @builder("platform.users", order=0)
 def build_users(ctx: DemoContext) -> None:
-    """The demo users: admin/admin, manager/manager, sales/sales and a few more reps (password = username)."""
+    """The demo users: admin/admin, manager/manager, sales/sales and a few more reps (password = username).
+
+    They get the built-in roles (Sales rep: own accounts; Sales manager: the sales
+    department's), departments (销售部 with 华东销售组 and 华南销售组) and teams.
+    """
+    roles = build_roles()
     for username, password, first, last, role in DEMO_USERS:
         user = _upsert_user(username, password, first, last, superuser=role == "admin")
-        if role in ROLE_PERMISSIONS:
-            user.user_permissions.set(_permissions(ROLE_PERMISSIONS[role]))
+        user.user_permissions.clear()
+        user.groups.set([roles["administrator" if role == "admin" else role]] if role in roles or role == "admin"
+                        else [])
         ctx.users[username] = user
     ctx.sales_reps.append(ctx.users["sales"])
     zh = ctx.fake["zh_CN"]
     for number in range(2, 2 + EXTRA_SALES_REPS[ctx.size]):
         username = f"sales{number}"
         user = _upsert_user(username, username, zh.first_name(), zh.last_name())
-        user.user_permissions.set(_permissions(ROLE_PERMISSIONS["sales"]))
+        user.user_permissions.clear()
+        user.groups.set([roles["sales"]])
         ctx.users[username] = user
         ctx.sales_reps.append(user)
+    departments = _build_departments()
+    sales_department = departments["销售部"]
+    sales_department.manager = ctx.users["manager"]
+    sales_department.save(update_fields=["manager"])
+    ctx.users["manager"].department = sales_department
+    ctx.users["manager"].save(update_fields=["department"])
+    ctx.users["admin"].department = departments["总经办"]
+    ctx.users["admin"].save(update_fields=["department"])
+    for index, rep in enumerate(ctx.sales_reps):
+        group = "华东销售组" if index % 2 == 0 else "华南销售组"
+        rep.department = departments[group]
+        rep.save(update_fields=["department"])
+        team, _created = Team.objects.get_or_create(name=group, defaults={"department": departments[group]})
+        team.members.add(rep)
+    ctx.shared["departments"] = departments
+    ctx.shared["roles"] = roles
     ctx.created("users", len(ctx.users))
 
 

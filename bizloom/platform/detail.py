@@ -23,7 +23,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +73,10 @@ class TimelineRegistry:
 
 timeline = TimelineRegistry()
 
+DEFAULT_TEMPLATE = "platform/detail/page.html"
+# The default page plus the "Share" panel (issue #3); used when a config keeps the default.
+SHARING_TEMPLATE = "platform/org/detail_page.html"
+
 
 def _created_updated(obj: Any, user: Any) -> list[TimelineEntry]:
     """Built-in entries from ``created_at`` / ``updated_at`` when the model has them."""
@@ -120,7 +124,7 @@ class DetailConfig:
     title: Callable[[Any], str] = str
     status: Callable[[Any], Any] | None = None
     back_url_name: str = ""
-    template: str = "platform/detail/page.html"
+    template: str = DEFAULT_TEMPLATE
     bound_groups: list[tuple[str | Promise, list[Column]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -131,12 +135,19 @@ class DetailConfig:
 
 
 def detail_context(config: DetailConfig, obj: models.Model, user: Any) -> dict[str, Any]:
-    """Template context: header, visible actions, rendered field groups and the timeline."""
+    """Template context: header, visible actions, rendered field groups, the timeline and,
+    for records with an owner, the sharing panel.
+
+    Fields hidden from ``user`` by their roles (``access.field_policy``) are left out; a
+    group left empty disappears.
+    """
+    policy = access.field_policy(user, config.model, "view")
     groups = [
         {"label": label, "fields": [{"label": c.label, "value": c.display(obj), "kind": c.kind,
-                                     "raw": c.raw(obj)} for c in columns]}
+                                     "raw": c.raw(obj)} for c in columns if policy.shows(c.name)]}
         for label, columns in config.bound_groups
     ]
+    groups = [group for group in groups if group["fields"]]
     actions = [
         {"label": a.label, "url": reverse(a.url_name, args=[obj.pk]), "method": a.method, "style": a.style,
          "confirm": a.confirm}
@@ -150,7 +161,28 @@ def detail_context(config: DetailConfig, obj: models.Model, user: Any) -> dict[s
         "groups": groups,
         "timeline": timeline.entries(obj, user),
         "back_url": reverse(config.back_url_name) if config.back_url_name else "",
+        "sharing": sharing_context(obj, user),
     }
+
+
+def sharing_context(obj: models.Model, user: Any) -> dict[str, Any] | None:
+    """The "Share" panel of ``obj``: its shares and whether ``user`` may change them; None when
+    the model has no owner field or the sharing pages are not mounted."""
+    from bizloom.platform.org import forms as org_forms
+    from bizloom.platform.org import selectors as org_selectors
+
+    if access.owner_field(type(obj)) is None:
+        return None
+    try:
+        url = reverse("org:record_share", args=[org_selectors.content_type_id(obj), obj.pk])
+    except NoReverseMatch:
+        return None
+    may_manage = org_selectors.may_manage_record(user, obj)
+    if not may_manage:
+        return None
+    return {"url": url, "shares": org_selectors.list_shares(obj), "may_manage": may_manage,
+            "share_form": org_forms.ShareForm(prefix="share"),
+            "transfer_form": org_forms.TransferForm(prefix="transfer")}
 
 
 def render_detail(request: HttpRequest, config: DetailConfig, obj: models.Model,
@@ -158,4 +190,7 @@ def render_detail(request: HttpRequest, config: DetailConfig, obj: models.Model,
     """The detail page of ``obj`` (already loaded through a scoped selector)."""
     context = detail_context(config, obj, request.user)
     context.update(extra_context or {})
-    return render(request, config.template, context)
+    template = config.template
+    if template == DEFAULT_TEMPLATE and context["sharing"] is not None:
+        template = SHARING_TEMPLATE
+    return render(request, template, context)

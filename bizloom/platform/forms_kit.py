@@ -56,6 +56,33 @@ def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+def apply_field_policy(form: forms.BaseForm, policy: access.FieldPolicy) -> list[str]:
+    """Remove hidden fields from ``form`` and disable read-only ones.
+
+    Returns the names of hidden or read-only fields that the submitted data nevertheless
+    carries (browsers send neither removed nor disabled fields, so these are forged).
+    """
+    for name in policy.hidden:
+        form.fields.pop(name, None)
+    for name in policy.readonly:
+        if name in form.fields:
+            form.fields[name].disabled = True
+    data = form.data if form.is_bound else {}
+    return sorted(name for name in policy.unwritable if form.add_prefix(name) in data)
+
+
+def form_policy(user: Any, form_class: type[forms.BaseForm], instance: models.Model | None,
+                model: type[models.Model] | None = None) -> access.FieldPolicy:
+    """The field policy of a create (``add``) or edit (``change``) form of ``model``
+    (default: the ModelForm's model); none for plain forms without a model."""
+    if model is None:
+        meta = getattr(form_class, "_meta", None)
+        model = getattr(meta, "model", None)
+    if model is None:
+        return access.NO_FIELD_RULES
+    return access.field_policy(user, model, "change" if instance is not None else "add")
+
+
 def form_page(
     request: HttpRequest,
     form_class: type[forms.BaseForm],
@@ -68,21 +95,31 @@ def form_page(
     success_message: str = "",
     context: Mapping[str, Any] | None = None,
     form_kwargs: Mapping[str, Any] | None = None,
+    model: type[models.Model] | None = None,
 ) -> HttpResponse:
     """GET shows the form; POST validates, calls ``save(cleaned_data)`` and redirects.
 
     Invalid input re-renders with inline errors: the full page for a normal POST, the form
     partial (status 200, so HTMX swaps it) for HTMX. Nothing is written when ``save``
     raises a DomainError; its messages appear on the form.
+
+    The user's field rules apply (issue #3): hidden fields are not on the form, read-only
+    ones are disabled, neither reaches ``save``, and a submission that carries one anyway
+    is refused with a form error.
     """
+    policy = form_policy(request.user, form_class, instance, model)
     kwargs: dict[str, Any] = dict(form_kwargs or {})
     if instance is not None and issubclass(form_class, forms.BaseModelForm):
         kwargs["instance"] = instance
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, **kwargs)
-        if form.is_valid():
+        forged = apply_field_policy(form, policy)
+        if forged:
+            form.add_error(None, _("You may not change these fields: %(fields)s.") % {"fields": ", ".join(forged)})
+        elif form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in policy.unwritable}
             try:
-                obj = save(form.cleaned_data)
+                obj = save(data)
             except DomainError as error:
                 apply_domain_error(form, error)
             else:
@@ -91,6 +128,7 @@ def form_page(
                 return htmx_redirect(request, success_url(obj))
     else:
         form = form_class(**kwargs)
+        apply_field_policy(form, policy)
     data = {"form": form, "title": title, "cancel_url": cancel_url, "object": instance,
             "form_action": request.get_full_path(), **(context or {})}
     htmx = getattr(request, "htmx", False)

@@ -15,6 +15,8 @@ class User(AbstractUser):
         _("language"), max_length=10, blank=True, choices=settings.LANGUAGES,
         help_text=_("Interface language; empty follows the browser."),
     )
+    department = models.ForeignKey("platform.Department", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="members", verbose_name=_("department"))
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")  # type: ignore[assignment]  # stubs type Meta.verbose_name as str
@@ -85,3 +87,168 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Organisation and access (issue #3) -------------------------------------------------
+
+PATH_STEP = 7  # characters per level of Department.path: six digits and a "/"
+
+
+class Department(models.Model):
+    """A unit of the organisation tree (销售部 → 华东销售组).
+
+    ``path`` is a materialised path (``"000001/000004/"``): the pk of every ancestor and of
+    the department itself, so the subtree of ``d`` is ``path__startswith=d.path`` on SQLite
+    and PostgreSQL alike. Services (``platform.org.services``) keep it in step with
+    ``parent``; nothing else writes it.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name=_("parent department"))
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="managed_departments", verbose_name=_("manager"))
+    ordering = models.PositiveIntegerField(_("ordering"), default=0)
+    path = models.CharField(_("path"), max_length=255, blank=True, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["path", "ordering", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        """0 for a top-level department."""
+        return max(0, len(self.path) // PATH_STEP - 1)
+
+
+class Team(models.Model):
+    """A group of people working together (a sales team); team scope covers its members' records."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="teams", verbose_name=_("department"))
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="led_teams", verbose_name=_("leader"))
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True,
+                                     verbose_name=_("members"))
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleScope(models.Model):
+    """The record scope a role (a Django Group) has for one action on one model.
+
+    Without a row the role's grant covers all records. The role must also hold the
+    permission itself (``crm.change_account``); a scope alone grants nothing.
+    """
+
+    class Scope(models.TextChoices):
+        OWN = "own", _("Own records")
+        TEAM = "team", _("Team's records")
+        DEPARTMENT = "department", _("Department's records")
+        ALL = "all", _("All records")
+
+    role = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="scopes", verbose_name=_("role"))
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE,
+                                     verbose_name=_("record type"))
+    action = models.CharField(_("action"), max_length=100)
+    scope = models.CharField(_("scope"), max_length=20, choices=Scope, default=Scope.ALL)
+
+    class Meta:
+        verbose_name = _("role scope")
+        verbose_name_plural = _("role scopes")
+        ordering = ["role", "content_type", "action"]
+        permissions = [("manage_roles", "Can manage the organisation, roles and access")]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "content_type", "action"], name="platform_rolescope_unique"),
+            models.CheckConstraint(condition=models.Q(scope__in=["own", "team", "department", "all"]),
+                                   name="platform_rolescope_scope_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.action} {self.content_type} ({self.scope})"
+
+
+class RoleFieldRule(models.Model):
+    """A field that a role shows read-only or not at all, on one model."""
+
+    class Mode(models.TextChoices):
+        HIDDEN = "hidden", _("Hidden")
+        READONLY = "readonly", _("Read-only")
+
+    role = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="field_rules",
+                             verbose_name=_("role"))
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE,
+                                     verbose_name=_("record type"))
+    field_name = models.CharField(_("field"), max_length=100)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode)
+
+    class Meta:
+        verbose_name = _("field rule")
+        verbose_name_plural = _("field rules")
+        ordering = ["role", "content_type", "field_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "content_type", "field_name"],
+                                    name="platform_rolefieldrule_unique"),
+            models.CheckConstraint(condition=models.Q(mode__in=["hidden", "readonly"]),
+                                   name="platform_rolefieldrule_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content_type}.{self.field_name} ({self.mode})"
+
+
+class RecordShare(models.Model):
+    """One record shared with a user or a team, to read or to edit.
+
+    Exactly one of ``user`` and ``team`` is set. A share widens the record scope only: the
+    recipient still needs the model permission (``crm.view_account``) for it to count.
+    """
+
+    class Level(models.TextChoices):
+        READ = "read", _("Read")
+        EDIT = "edit", _("Edit")
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE,
+                                     verbose_name=_("record type"))
+    object_id = models.PositiveBigIntegerField(_("record id"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="record_shares", verbose_name=_("user"))
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="record_shares",
+                             verbose_name=_("team"))
+    level = models.CharField(_("level"), max_length=10, choices=Level, default=Level.READ)
+    shared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+", verbose_name=_("shared by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("record share")
+        verbose_name_plural = _("record shares")
+        ordering = ["content_type", "object_id", "pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="platform_share_record_idx")]
+        constraints = [
+            models.CheckConstraint(condition=(models.Q(user__isnull=False, team__isnull=True)
+                                              | models.Q(user__isnull=True, team__isnull=False)),
+                                   name="platform_recordshare_one_recipient"),
+            models.CheckConstraint(condition=models.Q(level__in=["read", "edit"]),
+                                   name="platform_recordshare_level_valid"),
+            models.UniqueConstraint(fields=["content_type", "object_id", "user"],
+                                    condition=models.Q(user__isnull=False),
+                                    name="platform_recordshare_unique_user"),
+            models.UniqueConstraint(fields=["content_type", "object_id", "team"],
+                                    condition=models.Q(team__isnull=False),
+                                    name="platform_recordshare_unique_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} #{self.object_id} → {self.user or self.team} ({self.level})"

@@ -7,6 +7,7 @@ A module gets all four routes with :func:`list_urls`::
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.urls import URLPattern, path
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -28,10 +29,63 @@ from bizloom.platform.listing import services
 from bizloom.platform.listing.config import ListConfig, ListState, filtered_queryset
 from bizloom.platform.models import SavedView
 
+# Every ListConfig mounted with list_urls, by key: the access-matrix test and the roles UI
+# discover list, detail, create, update, delete, export and bulk addresses from it.
+registry: dict[str, tuple[ListConfig, str]] = {}
+
+
+def registered_lists() -> list[ListConfig]:
+    """The ListConfigs mounted with :func:`list_urls`, in mounting order."""
+    return [config for config, _name in registry.values()]
+
+
+def record_urls(config: ListConfig, obj: Any = None) -> dict[str, str]:
+    """The addresses of a list's pages that exist: list, export/<fmt>, bulk, create, and with
+    ``obj`` detail, update ("<prefix>_update") and delete ("<prefix>_delete")."""
+    urls: dict[str, str] = {"list": config.url("list"), "bulk": config.url("bulk")}
+    for fmt in config.export_formats:
+        urls[f"export/{fmt}"] = config.url("export", fmt)
+    for suffix, args in (("create", ()), ("detail", (obj.pk,) if obj is not None else None),
+                         ("update", (obj.pk,) if obj is not None else None),
+                         ("delete", (obj.pk,) if obj is not None else None)):
+        if args is None:
+            continue
+        try:
+            urls[suffix] = reverse(f"{config.url_prefix}_{suffix}", args=args)
+        except NoReverseMatch:
+            continue
+    return urls
+
+
+def config_for(config: ListConfig, user: Any) -> ListConfig:
+    """``config`` without the columns, filters, sort keys and search fields that ``user`` may not see.
+
+    Hidden fields (access.field_policy) vanish from the page, the column chooser, sorting,
+    filtering, search and exports alike, because all of them read the returned config.
+    """
+    policy = access.field_policy(user, config.model, "view")
+    if not policy.hidden:
+        return config
+    restricted = copy.copy(config)
+    restricted.__dict__.pop("sort_keys", None)  # cached_property: recompute from the visible columns
+    restricted.bound_columns = {name: c for name, c in config.bound_columns.items()
+                                if policy.shows(c.sort_field or name) and policy.shows(name)}
+    restricted.bound_filters = [f for f in config.bound_filters if policy.shows(f.field)]
+    restricted.search_fields = tuple(f for f in config.search_fields if policy.shows(f))
+    restricted.default_columns = tuple(c for c in config.default_columns if c in restricted.bound_columns) or tuple(
+        restricted.bound_columns)
+    if config.default_sort and config.default_sort.lstrip("-") not in restricted.sort_keys:
+        restricted.default_sort = ""
+    return restricted
+
 
 def list_page_context(request: HttpRequest, config: ListConfig, state: ListState,
                       active_view: SavedView | None = None) -> dict[str, Any]:
-    """Everything the list templates render: rows of cells, headers, pagination, views, actions."""
+    """Everything the list templates render: rows of cells, headers, pagination, views, actions.
+
+    ``config`` and ``state`` must already be restricted to the user's visible fields
+    (:func:`config_for`); views do that before parsing the state.
+    """
     user = request.user
     paginator = Paginator(filtered_queryset(state, user), state.per_page)
     page = paginator.get_page(state.page)
@@ -90,7 +144,11 @@ def list_page_context(request: HttpRequest, config: ListConfig, state: ListState
 
 
 def _state_for_request(request: HttpRequest, config: ListConfig) -> tuple[ListState, SavedView | None]:
-    """The request's parameters; with none at all, the user's default saved view applies."""
+    """The request's parameters; with none at all, the user's default saved view applies.
+
+    ``config`` is the user's field-restricted config, so hidden columns, sorts and filters
+    asked for in the URL or a saved view are dropped.
+    """
     params = request.GET
     active = None
     view_id = params.get("view", "")
@@ -113,6 +171,7 @@ def _to_querydict(params: dict[str, Any]) -> QueryDict:
 def list_view(request: HttpRequest, config: ListConfig) -> HttpResponse:
     """The list page; for HTMX requests (search, sort, page) only the results partial."""
     require_or_403(request.user, config.model, "view")
+    config = config_for(config, request.user)
     state, active = _state_for_request(request, config)
     context = list_page_context(request, config, state, active)
     htmx = getattr(request, "htmx", None)
@@ -136,10 +195,12 @@ def export_view(request: HttpRequest, config: ListConfig, fmt: str) -> HttpRespo
         raise Http404
     require_or_403(request.user, config.model, "view")
     require_or_403(request.user, config.model, "export")
+    config = config_for(config, request.user)
     state = ListState.from_params(config, request.GET)
     columns = state.visible_columns
     header = [str(c.label) for c in columns]
-    queryset = filtered_queryset(state, request.user)
+    # Rows the user may both view (the list's queryset) and export (its own scope).
+    queryset = access.restrict(filtered_queryset(state, request.user), request.user, "export")
     rows = ([c.export(obj) for c in columns] for obj in queryset.iterator(chunk_size=2000))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     filename = f"{config.key.replace('.', '-')}-{stamp}.{fmt}"
@@ -221,7 +282,11 @@ def _view_url(list_url: str, view: SavedView) -> str:
 
 
 def list_urls(config: ListConfig, route: str, name: str) -> list[URLPattern]:
-    """URL patterns ``<name>_list``, ``_export``, ``_bulk`` and ``_views`` under ``route``."""
+    """URL patterns ``<name>_list``, ``_export``, ``_bulk`` and ``_views`` under ``route``.
+
+    Also records ``config`` in :data:`registry` (see :func:`registered_lists`).
+    """
+    registry[config.key] = (config, name)
     def page(request: HttpRequest) -> HttpResponse:
         return list_view(request, config)
 
