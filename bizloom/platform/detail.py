@@ -51,6 +51,13 @@ class TimelineRegistry:
 
     def __init__(self) -> None:
         self._providers: list[tuple[type[models.Model] | None, TimelineProvider]] = []
+        self._fallbacks: list[TimelineProvider] = []
+
+    def register_fallback(self, provider: TimelineProvider) -> TimelineProvider:
+        """Add ``provider`` for records on which no other provider has anything to say."""
+        if provider not in self._fallbacks:
+            self._fallbacks.append(provider)
+        return provider
 
     def register(self, provider: TimelineProvider, model: type[models.Model] | None = None) -> TimelineProvider:
         """Add ``provider`` (for ``model`` only, or every model); usable as a decorator."""
@@ -68,6 +75,9 @@ class TimelineRegistry:
         for model, provider in self._providers:
             if model is None or isinstance(obj, model):
                 items.extend(provider(obj, user))
+        if not items:
+            for provider in self._fallbacks:
+                items.extend(provider(obj, user))
         return sorted(items, key=lambda e: e.at, reverse=True)
 
 
@@ -79,7 +89,11 @@ SHARING_TEMPLATE = "platform/org/detail_page.html"
 
 
 def _created_updated(obj: Any, user: Any) -> list[TimelineEntry]:
-    """Built-in entries from ``created_at`` / ``updated_at`` when the model has them."""
+    """Entries from ``created_at`` / ``updated_at`` for records with no other history.
+
+    The audit trail tells the same story in more detail, so this only shows for records
+    written before auditing or outside the services (fixtures, raw imports).
+    """
     entries = []
     created = getattr(obj, "created_at", None)
     updated = getattr(obj, "updated_at", None)
@@ -90,7 +104,7 @@ def _created_updated(obj: Any, user: Any) -> list[TimelineEntry]:
     return entries
 
 
-timeline.register(_created_updated)
+timeline.register_fallback(_created_updated)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def _is_cjk(text: str) -> bool:
+    return any("\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" for char in text)
+
+
 class User(AbstractUser):
     """A person who signs in. ``language`` overrides the browser's preference once chosen."""
 
@@ -25,6 +29,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_full_name(self) -> str:
+        """Chinese names read family name first and without a space (张伟); others "Wei Zhang"."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if _is_cjk(first + last):
+            return f"{last}{first}"
+        return super().get_full_name()
 
 
 class WorkerHeartbeat(models.Model):

@@ -241,3 +241,15 @@ def test_timeline_shows_choice_labels_not_codes(login, manager, huawei):
     # then
     assert "Software and IT" in html
     assert "→ software" not in html
+
+
+def test_audited_account_shows_its_history_once(login, manager):
+    # given: created and changed through the services, so the audit trail has both
+    account = services.create_account({"name": "深圳前海微众科技有限公司"}, actor=manager)
+    services.update_account(account, {"city": "深圳"}, actor=manager)
+    # when
+    html = login(manager).get(reverse("crm:account_detail", args=[account.pk])).content.decode()
+    # then: the audit entries, without the bare created/updated fallback entries
+    assert html.count('class="timeline-audit"') == 2
+    assert 'class="timeline-created"' not in html
+    assert 'class="timeline-updated"' not in html

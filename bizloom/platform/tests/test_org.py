@@ -205,3 +205,11 @@ def test_api_hides_fields_and_refuses_writes_to_them(client, admin_user, rep):
     ok = client.patch(f"/api/v1/crm/accounts/{mine.pk}", {"name": "Mine 2"}, content_type="application/json")
     assert ok.status_code == 200
     assert "annual_revenue" not in ok.json()
+
+
+def test_chinese_names_read_family_name_first():
+    from bizloom.platform.models import User
+
+    assert str(User(username="zw", first_name="伟", last_name="张")) == "张伟"
+    assert str(User(username="wz", first_name="Wei", last_name="Zhang")) == "Wei Zhang"
+    assert str(User(username="only")) == "only"
