@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from bizloom.platform.forms_kit import htmx_redirect, require_or_403
 from bizloom.platform.listing import services
 from bizloom.platform.listing.config import ListConfig, ListState, filtered_queryset
 from bizloom.platform.models import SavedView
+from bizloom.platform.requests import actor_of
 
 # Every ListConfig mounted with list_urls, by key: the access-matrix test and the roles UI
 # discover list, detail, create, update, delete, export and bulk addresses from it.
@@ -149,13 +150,13 @@ def _state_for_request(request: HttpRequest, config: ListConfig) -> tuple[ListSt
     ``config`` is the user's field-restricted config, so hidden columns, sorts and filters
     asked for in the URL or a saved view are dropped.
     """
-    params = request.GET
+    params: QueryDict = request.GET
     active = None
     view_id = params.get("view", "")
     if view_id.isdigit():
-        active = SavedView.objects.filter(owner=request.user, list_key=config.key, pk=int(view_id)).first()
+        active = SavedView.objects.filter(owner=actor_of(request), list_key=config.key, pk=int(view_id)).first()
     elif not params:
-        active = services.default_saved_view(request.user, config.key)
+        active = services.default_saved_view(actor_of(request), config.key)
         if active is not None:
             params = _to_querydict(active.params)
     return ListState.from_params(config, params), active
@@ -175,7 +176,7 @@ def list_view(request: HttpRequest, config: ListConfig) -> HttpResponse:
     state, active = _state_for_request(request, config)
     context = list_page_context(request, config, state, active)
     htmx = getattr(request, "htmx", None)
-    partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request and not htmx.boosted
     response = render(request, config.partial_template if partial else config.template, context)
     if partial:
         # Push the canonical URL (no empty or default parameters) instead of the raw form data.
@@ -186,7 +187,7 @@ def list_view(request: HttpRequest, config: ListConfig) -> HttpResponse:
     return response
 
 
-def export_view(request: HttpRequest, config: ListConfig, fmt: str) -> HttpResponse:
+def export_view(request: HttpRequest, config: ListConfig, fmt: str) -> StreamingHttpResponse | FileResponse:
     """Everything the list shows for these parameters (all pages, visible columns) as CSV or XLSX.
 
     Needs the ``export`` permission; rows come from the same access-restricted query as the page.
@@ -256,21 +257,21 @@ def saved_views_view(request: HttpRequest, config: ListConfig) -> HttpResponse:
         state = ListState.from_params(config, QueryDict(request.POST.get("query", "")))
         try:
             view = services.save_view(config.key, request.POST.get("name", ""), state.to_params(),
-                                      is_default=request.POST.get("is_default") == "1", actor=request.user)
+                                      is_default=request.POST.get("is_default") == "1", actor=actor_of(request))
         except DomainError as error:
             messages.error(request, error.message)
             return htmx_redirect(request, _back_to_list(request, config))
         messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
         return htmx_redirect(request, _view_url(list_url, view))
     raw_id = request.POST.get("view", "")
-    view = get_object_or_404(SavedView, pk=int(raw_id) if raw_id.isdigit() else 0, owner=request.user,
+    view = get_object_or_404(SavedView, pk=int(raw_id) if raw_id.isdigit() else 0, owner=actor_of(request),
                              list_key=config.key)
     if op == "delete":
-        services.delete_view(view, actor=request.user)
+        services.delete_view(view, actor=actor_of(request))
         messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
         return htmx_redirect(request, list_url + "?view=all")
     if op == "default":
-        services.set_default_view(view, not view.is_default, actor=request.user)
+        services.set_default_view(view, not view.is_default, actor=actor_of(request))
         return htmx_redirect(request, _view_url(list_url, view))
     raise Http404
 
@@ -287,10 +288,11 @@ def list_urls(config: ListConfig, route: str, name: str) -> list[URLPattern]:
     Also records ``config`` in :data:`registry` (see :func:`registered_lists`).
     """
     registry[config.key] = (config, name)
+
     def page(request: HttpRequest) -> HttpResponse:
         return list_view(request, config)
 
-    def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    def export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | FileResponse:
         return export_view(request, config, fmt)
 
     def bulk(request: HttpRequest) -> HttpResponse:
