@@ -26,6 +26,8 @@ def setup_django() -> str:
     os.environ.setdefault("BIZLOOM_HTTPS", "false")
     os.environ.setdefault("BIZLOOM_TASK_BACKEND", "immediate")
     os.environ["BIZLOOM_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    # Static files and everything else a run writes go to a throwaway folder.
+    os.environ["BIZLOOM_VAR_DIR"] = tempfile.mkdtemp(prefix="bizloom-bench-")
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         import psycopg
@@ -37,7 +39,6 @@ def setup_django() -> str:
         os.environ["DATABASE_URL"] = f"{base}/bench_bizloom"
         label = "postgresql"
     else:
-        os.environ["BIZLOOM_VAR_DIR"] = tempfile.mkdtemp(prefix="bizloom-bench-")
         os.environ.pop("DATABASE_URL", None)
         label = "sqlite"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bizloom.settings")
@@ -46,6 +47,7 @@ def setup_django() -> str:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # pages link the manifest's hashed names
     return label
 
 

@@ -46,7 +46,7 @@ def nobody(make_user):
 def accounts(manager):
     """Four accounts owned by ``manager``, with Chinese and Latin names."""
     rows = [
-        {"name": "华为技术有限公司", "code": "91440300192203821X", "industry": "manufacturing", "tier": "a",
+        {"name": "华为技术有限公司", "code": "914403001922038216", "industry": "manufacturing", "tier": "a",
          "city": "深圳", "annual_revenue": Decimal("704200000000"), "is_supplier": True},
         {"name": "阿里巴巴（中国）有限公司", "industry": "software", "tier": "a", "city": "杭州"},
         {"name": "Acme Trading Ltd", "industry": "wholesale", "tier": "b", "city": "Hong Kong",

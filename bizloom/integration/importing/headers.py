@@ -8,7 +8,7 @@ Two forms of a header name are used:
   collapsed, and the apostrophe Bizloom's exporter puts before ``= + - @`` removed;
 * the *comparison* key (:func:`normalise_header`): the display form case-folded, with
   required-field markers (``*``) and trailing colons dropped, ``_ - . /`` read as spaces,
-  and Traditional Chinese folded to Simplified when ``bizloom.crm.normalize`` is there.
+  and Traditional Chinese folded to Simplified (``bizloom.crm.normalize.to_simplified``).
 
 :func:`match_headers` proposes which column feeds which field, comparing keys with
 each field's key, its labels (any language) and its synonyms.
@@ -19,10 +19,10 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
+from bizloom.crm.normalize import to_simplified
 from bizloom.integration.importing.errors import RowProblem, error, problem
 from bizloom.integration.importing.limits import Limits
 
@@ -53,25 +53,12 @@ def clean_header(text: str) -> str:
     return _SPACES_RE.sub(" ", text).strip()
 
 
-@cache
-def _chinese_fold() -> Callable[[str], str]:
-    try:
-        from bizloom.crm.normalize import to_simplified
-    except ImportError:  # pragma: no cover - the CRM normaliser is optional here
-        return str
-    try:
-        to_simplified("臺")
-    except ImportError:  # pragma: no cover - OpenCC data missing
-        return str
-    return to_simplified
-
-
 def normalise_header(text: str) -> str:
     """The comparison key of a header or field name: ``" Mobile_Phone* "`` → ``"mobile phone"``."""
     text = clean_header(text).casefold().strip(_MARKERS + " ")
     text = _SEPARATORS_RE.sub(" ", text).strip()
     if any(ord(char) >= 0x2E80 for char in text):
-        text = _chinese_fold()(text)
+        text = to_simplified(text)
     return text
 
 
