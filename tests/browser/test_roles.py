@@ -6,15 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.urls import include, path
 
-import bizloom.urls
 from bizloom.crm.models import Account
 from bizloom.platform.models import User
 from tests.browser.conftest import login
 
-urlpatterns = [path("settings/org/", include("bizloom.platform.org.urls")), *bizloom.urls.urlpatterns]
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_admin_creates_role_and_rep_sees_only_own_accounts_without_hidden_field(page):

@@ -7,25 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
-from django.urls import include, path
 
-import bizloom.urls
 from bizloom.crm.models import Account
 from bizloom.platform import access
 from bizloom.platform.models import Department, RecordShare, RoleFieldRule, RoleScope, User
 
-# The lead mounts the org pages at /settings/org/; until then these tests mount them here.
-urlpatterns = [path("settings/org/", include("bizloom.platform.org.urls")), *bizloom.urls.urlpatterns]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
-
-
-@pytest.fixture(autouse=True)
-def view_as_middleware(settings):
-    if "bizloom.platform.org.middleware.ViewAsMiddleware" not in settings.MIDDLEWARE:
-        index = settings.MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE[: index + 1], "bizloom.platform.org.middleware.ViewAsMiddleware",
-                               *settings.MIDDLEWARE[index + 1:]]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -195,10 +195,8 @@ def test_sweep_is_a_registered_periodic_job():
 
 # --- the outbox page ----------------------------------------------------------------------
 
-with_outbox_urls = pytest.mark.urls("bizloom.platform.events.tests.urls")
 
 
-@with_outbox_urls
 def test_outbox_page_lists_failed_and_pending_messages(client, staff):
     # given
     OutboxMessage.objects.create(event_name="tests.parcel.shipped", handler="tests.failed", status="failed",
@@ -219,7 +217,6 @@ def test_outbox_page_lists_failed_and_pending_messages(client, staff):
     assert "tests.delivered" not in html
 
 
-@with_outbox_urls
 def test_outbox_page_is_for_staff_only(client, db):
     # given
     clerk = User.objects.create_user(username="clerk", password="pw-secret-123")
@@ -232,7 +229,6 @@ def test_outbox_page_is_for_staff_only(client, db):
     assert forbidden.status_code == 403
 
 
-@with_outbox_urls
 def test_retry_delivers_a_failed_message(client, staff, subscribe, django_capture_on_commit_callbacks):
     # given
     seen = []
@@ -255,7 +251,6 @@ def test_retry_delivers_a_failed_message(client, staff, subscribe, django_captur
                                                            "next_attempt_at": entry.changes["next_attempt_at"]})
 
 
-@with_outbox_urls
 def test_retry_of_a_delivered_message_is_refused(client, staff):
     # given
     message = OutboxMessage.objects.create(event_name="tests.parcel.shipped", handler="tests.x", status="delivered",
@@ -270,7 +265,6 @@ def test_retry_of_a_delivered_message_is_refused(client, staff):
     assert AuditEntry.objects.count() == 0
 
 
-@with_outbox_urls
 def test_retry_needs_post(client, staff):
     # given
     message = OutboxMessage.objects.create(event_name="tests.parcel.shipped", handler="tests.x", status="failed")

@@ -12,8 +12,6 @@ from django.contrib.auth.models import Permission
 
 from bizloom.platform.models import User
 
-TEST_URLS = "bizloom.platform.notifications.tests.urls"
-
 
 @pytest.fixture
 def make_user(db):

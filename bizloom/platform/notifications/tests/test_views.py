@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bizloom.platform.notifications import services
 from bizloom.platform.notifications.models import Notification, NotificationPreference
-from bizloom.platform.notifications.tests.fixtures import TEST_URLS
-
-pytestmark = pytest.mark.urls(TEST_URLS)
 
 
 def test_bell_shows_unread_count(login, viewer):

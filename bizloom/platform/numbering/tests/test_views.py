@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bizloom.platform.notifications.tests.fixtures import TEST_URLS
 from bizloom.platform.numbering import services
 from bizloom.platform.numbering.models import NumberSequence
-
-pytestmark = pytest.mark.urls(TEST_URLS)
 
 
 @pytest.fixture

@@ -12,12 +12,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bizloom.common.errors import ValidationFailed
-from bizloom.platform.notifications.tests.fixtures import TEST_URLS
 from bizloom.platform.timeline import services
 from bizloom.platform.timeline.models import Attachment
 from bizloom.platform.timeline.views import content_disposition
-
-pytestmark = pytest.mark.urls(TEST_URLS)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40

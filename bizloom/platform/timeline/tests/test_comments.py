@@ -6,11 +6,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from bizloom.platform.notifications.models import Notification
-from bizloom.platform.notifications.tests.fixtures import TEST_URLS
 from bizloom.platform.timeline import services
 from bizloom.platform.timeline.models import Comment
-
-pytestmark = pytest.mark.urls(TEST_URLS)
 
 
 def comment_url(record) -> str:
