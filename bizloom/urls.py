@@ -11,6 +11,7 @@ urlpatterns = [
     path("crm/", include("bizloom.crm.urls")),
     path("settings/events/", include("bizloom.platform.events.urls")),
     path("settings/org/", include("bizloom.platform.org.urls")),
+    path("settings/custom-fields/", include("bizloom.platform.customfields.urls")),
     path("settings/", include("bizloom.integration.urls")),
     path("notifications/", include("bizloom.platform.notifications.urls")),
     path("timeline/", include("bizloom.platform.timeline.urls")),

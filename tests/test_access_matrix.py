@@ -18,16 +18,14 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import models
 from django.forms.models import model_to_dict
-from django.urls import get_resolver, include, path
+from django.urls import get_resolver
 
-import bizloom.urls
 from bizloom.platform import access
 from bizloom.platform.listing.views import record_urls, registered_lists
 from bizloom.platform.models import User
 from bizloom.platform.org import services as org
 
-urlpatterns = [path("settings/org/", include("bizloom.platform.org.urls")), *bizloom.urls.urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 HIDDEN_MARK = "HIDDENMARK42"
 _SEQUENCE = itertools.count(1001)

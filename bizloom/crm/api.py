@@ -24,6 +24,7 @@ from bizloom.platform import access
 from bizloom.platform.api.listing import apply_ordering, describe_ordering
 from bizloom.platform.api.pagination import PageParams, paginate
 from bizloom.platform.api.schemas import RecordId
+from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.models import User
 
 router = Router(tags=["crm"])
@@ -46,12 +47,14 @@ def _account_data(payload: AccountIn) -> dict[str, Any]:
 
 
 @router.get("/accounts", response=AccountPage, operation_id="crm_account_list",
-            description="Accounts you may see. " + describe_ordering(ACCOUNT_ORDERING))
+            description="Accounts you may see. " + describe_ordering(ACCOUNT_ORDERING) + " " + custom_api.describe())
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters], ordering: Query[AccountOrdering],
                   page: Query[PageParams]) -> dict[str, Any]:
     access.require(request.user, Account, "view")
     queryset = filters.filter(selectors.list_accounts(request.user, "view"))
-    queryset = apply_ordering(queryset, ordering.ordering, ACCOUNT_ORDERING, default=["name"])
+    queryset = custom_api.filter_queryset(queryset, Account, request.GET, request.user)
+    queryset, allowed = custom_api.ordering(queryset, Account, ordering.ordering, ACCOUNT_ORDERING, request.user)
+    queryset = apply_ordering(queryset, ordering.ordering, allowed, default=["name"])
     return paginate(queryset, page)
 
 
@@ -64,7 +67,10 @@ def get_account(request: HttpRequest, account_id: RecordId) -> Account:
 @router.post("/accounts", response={201: AccountOut}, operation_id="crm_account_create")
 def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
     access.require(request.user, Account, "add")
-    account = services.create_account(_account_data(payload), actor=request.user)  # type: ignore[arg-type]
+    data = _account_data(payload)
+    custom_api.check_writable(request.user, Account, data.get("custom_fields"), "add")
+    with custom_api.body_errors():
+        account = services.create_account(data, actor=request.user)  # type: ignore[arg-type]
     return Status(201, account)
 
 
@@ -72,7 +78,10 @@ def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
 def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> Account:
     access.require(request.user, Account, "change")
     account = selectors.get_account(request.user, account_id, "change")
-    return services.update_account(account, _account_data(payload), actor=request.user)  # type: ignore[arg-type]
+    data = _account_data(payload)
+    custom_api.check_writable(request.user, Account, data.get("custom_fields"), "change")
+    with custom_api.body_errors():
+        return services.update_account(account, data, actor=request.user)  # type: ignore[arg-type]
 
 
 @router.delete("/accounts/{account_id}", response={204: None}, operation_id="crm_account_delete")

@@ -6,11 +6,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from bizloom.crm.models import Account
+from bizloom.platform.customfields.forms import CustomFieldsFormMixin
 from bizloom.platform.models import User
 
 
-class AccountForm(forms.ModelForm[Account]):
-    """Create/edit an account. Name is required; tax id at most 32 characters; email checked."""
+class AccountForm(CustomFieldsFormMixin, forms.ModelForm[Account]):
+    """Create/edit an account. Name is required; tax id at most 32 characters; email checked.
+
+    The account's active custom fields follow the declared fields (``cf_<key>``).
+    """
 
     class Meta:
         model = Account
@@ -21,7 +25,7 @@ class AccountForm(forms.ModelForm[Account]):
     website = forms.URLField(label=_("Website"), max_length=200, required=False, assume_scheme="https")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
         self.fields["currency"].widget.attrs.update({"maxlength": 3, "style": "text-transform:uppercase"})
 

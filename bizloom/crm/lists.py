@@ -71,6 +71,7 @@ ACCOUNT_LIST = ListConfig(
         DateRangeFilter("created_at"),
     ],
     default_sort="name",
+    custom_fields=True,
     bulk_actions=[
         BulkAction("transfer", _("Transfer owner"), "change", transfer_selected, form_class=TransferOwnerForm),
         BulkAction("delete", _("Delete"), "delete", delete_selected, style="danger",

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bizloom.platform.customfields.models import CustomFieldsMixin
 
-class Account(models.Model):
-    """A company we sell to or buy from (customer and/or supplier flags)."""
+
+class Account(CustomFieldsMixin, models.Model):
+    """A company we sell to or buy from (customer and/or supplier flags); has custom fields."""
 
     class Industry(models.TextChoices):
         MANUFACTURING = "manufacturing", _("Manufacturing")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, FilterLookup
 
@@ -12,11 +12,15 @@ from bizloom.crm.models import Account
 from bizloom.platform.api.listing import ListFilters, OrderingParams
 from bizloom.platform.api.pagination import Page
 from bizloom.platform.api.schemas import OneOf, ReadSchema, RecordId, WriteSchema, amount_str
+from bizloom.platform.customfields import api as custom_api
 
 Amount = Annotated[Decimal, Field(max_digits=19, decimal_places=4, allow_inf_nan=False,
                                   description="Decimal amount; send and receive as a string, e.g. \"1250.50\".")]
 Industry = Annotated[str, OneOf(Account.Industry, blank=True)]
 Tier = Annotated[str, OneOf(Account.Tier)]
+CustomFields = Annotated[dict[str, Any], Field(
+    max_length=200, description="Custom field values by key: text, numbers (decimals as strings), ISO dates, "
+    "true/false, a choice value, a list of choice values, or a record id. null clears a value.")]
 
 ACCOUNT_ORDERING = {
     "name": "name",
@@ -48,6 +52,12 @@ class AccountOut(ReadSchema):
     notes: str
     created_at: datetime
     updated_at: datetime
+    custom_fields: dict[str, Any] = Field(description="Custom field values by key (decimals as strings).")
+
+    @staticmethod
+    def resolve_custom_fields(obj: Account, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = (context or {}).get("request")
+        return custom_api.output(obj, getattr(request, "user", None))
 
     @staticmethod
     def resolve_annual_revenue(obj: Account) -> str | None:
@@ -79,10 +89,12 @@ class AccountIn(WriteSchema):
     is_supplier: bool = False
     owner: RecordId | None = None
     notes: str = Field("", max_length=20_000)
+    custom_fields: CustomFields = Field(default_factory=dict)
 
 
 class AccountPatch(AccountIn):
-    """Any subset of an account's fields; fields left out keep their value."""
+    """Any subset of an account's fields; fields left out keep their value (custom fields too:
+    only the keys sent change)."""
 
     name: str = Field("", min_length=1, max_length=200)
 

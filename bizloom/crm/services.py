@@ -18,6 +18,7 @@ from bizloom.crm.events import AccountCreated, AccountDeleted, AccountOwnerChang
 from bizloom.crm.models import Account
 from bizloom.platform.audit import services as audit
 from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.customfields.services import validate_custom_values
 from bizloom.platform.events import publish
 from bizloom.platform.models import User
 
@@ -25,9 +26,19 @@ ACCOUNT_WRITABLE_FIELDS = frozenset({
     "name", "code", "industry", "tier", "city", "phone", "email", "website", "annual_revenue", "currency",
     "is_customer", "is_supplier", "owner", "notes",
 })
+CUSTOM_FIELDS_KEY = "custom_fields"
 
 
-def _assign(account: Account, data: Mapping[str, Any]) -> None:
+def _assign(account: Account, data: Mapping[str, Any], *, actor: User | None) -> None:
+    """Set the given fields; ``data["custom_fields"]`` ({key: value}) is validated and merged into
+    ``custom_data`` (all keys on creation, the given ones on update)."""
+    if CUSTOM_FIELDS_KEY in data:
+        account.custom_data = validate_custom_values(
+            Account, data[CUSTOM_FIELDS_KEY], instance=account if account.pk else None,
+            partial=account.pk is not None, user=actor)
+        data = {k: v for k, v in data.items() if k != CUSTOM_FIELDS_KEY}
+    elif account.pk is None:
+        account.custom_data = validate_custom_values(Account, {}, user=actor)  # defaults and required fields
     unknown = set(data) - ACCOUNT_WRITABLE_FIELDS
     if unknown:
         raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
@@ -45,11 +56,13 @@ def _owner_id(state: Mapping[str, Any]) -> int | None:
 def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
     """Create an account from validated field values; the actor owns it unless another owner is given.
 
+    ``data["custom_fields"]`` holds custom field values by key (any input form, see
+    ``customfields.services.validate_custom_values``); defaults fill the keys left out.
     Records a "create" audit entry and publishes AccountCreated.
     Raises ValidationFailed with per-field messages when a value breaks a field rule.
     """
     account = Account()
-    _assign(account, {"owner": actor, **data})
+    _assign(account, {"owner": actor, **data}, actor=actor)
     full_clean(account)
     account.save()
     audit.record_change(account, actor=actor, action=AuditEntry.Action.CREATE, before=None,
@@ -62,13 +75,15 @@ def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
 def update_account(account: Account, data: Mapping[str, Any], *, actor: User) -> Account:
     """Change the given fields of ``account``. Raises ValidationFailed on invalid values.
 
+    Only the custom fields named in ``data["custom_fields"]`` change (None clears one).
+
     Records an "update" audit entry with the changed fields and publishes AccountUpdated
     (plus AccountOwnerChanged when the owner changed); an update that changes nothing
     records and publishes nothing.
     """
     account = Account.objects.select_for_update().get(pk=account.pk)
     before = audit.snapshot(account)
-    _assign(account, data)
+    _assign(account, data, actor=actor)
     full_clean(account)
     account.save()
     after = audit.snapshot(account)

@@ -17,6 +17,8 @@ from bizloom.crm import selectors, services
 from bizloom.crm.forms import AccountForm
 from bizloom.crm.lists import ACCOUNT_DETAIL
 from bizloom.crm.models import Account
+from bizloom.platform.customfields.detail import with_custom_fields
+from bizloom.platform.customfields.forms import split_custom_values
 from bizloom.platform.detail import render_detail
 from bizloom.platform.forms_kit import form_page, htmx_redirect, require_or_403
 from bizloom.platform.requests import actor_of
@@ -31,7 +33,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One account: fields and timeline; 403 without view permission, 404 outside scope."""
     require_or_403(request.user, Account, "view")
     account = selectors.get_account(request.user, pk)
-    return render_detail(request, ACCOUNT_DETAIL, account)
+    return render_detail(request, with_custom_fields(ACCOUNT_DETAIL), account)
 
 
 @login_required
@@ -41,10 +43,11 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
     def save(data: Mapping[str, Any]) -> Account:
         fields = {k: v for k, v in data.items() if k != "owner" or v is not None}
-        return services.create_account(fields, actor=actor_of(request))
+        return services.create_account(split_custom_values(fields), actor=actor_of(request))
 
     return form_page(request, AccountForm, save=save, success_url=_detail_url, title=_("New account"),
-                     cancel_url=reverse("crm:account_list"), success_message=_("%(object)s was created."))
+                     cancel_url=reverse("crm:account_list"), success_message=_("%(object)s was created."),
+                     form_kwargs={"user": request.user})
 
 
 @login_required
@@ -53,10 +56,11 @@ def account_update(request: HttpRequest, pk: int) -> HttpResponse:
     require_or_403(request.user, Account, "change")
     account = selectors.get_account(request.user, pk, action="change")
     return form_page(request, AccountForm, instance=account,
-                     save=lambda data: services.update_account(account, data, actor=actor_of(request)),
+                     save=lambda data: services.update_account(account, split_custom_values(data),
+                                                               actor=actor_of(request)),
                      success_url=_detail_url,
                      title=_("Edit %(account)s") % {"account": account}, cancel_url=_detail_url(account),
-                     success_message=_("%(object)s was saved."))
+                     success_message=_("%(object)s was saved."), form_kwargs={"user": request.user})
 
 
 @login_required

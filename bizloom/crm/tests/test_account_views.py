@@ -55,7 +55,7 @@ def test_list_shows_accounts_sorted_by_name_with_total(login, viewer, accounts):
     response = login(viewer).get(LIST_URL)
     # then
     assert response.status_code == 200
-    assert names_in(response) == ["=1+1 Formula Co", "Acme Trading Ltd", "华为技术有限公司", "阿里巴巴（中国）有限公司"]
+    assert names_in(response) == ["=1+1 Formula Co", "阿里巴巴（中国）有限公司", "华为技术有限公司", "Acme Trading Ltd"]
     assert "4 records" in response.content.decode()
 
 
@@ -75,7 +75,7 @@ def test_search_matches_any_search_field(login, viewer, accounts):
 
 @pytest.mark.parametrize(("sort", "expected_first"), [
     ("name", "=1+1 Formula Co"),
-    ("-name", "阿里巴巴（中国）有限公司"),
+    ("-name", "Acme Trading Ltd"),
 ], ids=["asc_case", "desc_case"])
 def test_sort_by_name(login, viewer, accounts, sort, expected_first):
     # when
@@ -90,7 +90,7 @@ def test_unknown_sort_key_is_ignored(login, viewer, accounts):
     response = login(viewer).get(LIST_URL, {"sort": "owner__password"})
     # then
     assert response.status_code == 200
-    assert names_in(response) == ["=1+1 Formula Co", "Acme Trading Ltd", "华为技术有限公司", "阿里巴巴（中国）有限公司"]
+    assert names_in(response) == ["=1+1 Formula Co", "阿里巴巴（中国）有限公司", "华为技术有限公司", "Acme Trading Ltd"]
 
 
 def test_page_size_is_bounded(login, viewer, manager):
@@ -131,7 +131,7 @@ def test_choice_filter(login, viewer, accounts):
     # when
     response = login(viewer).get(LIST_URL, {"tier": "a"})
     # then
-    assert names_in(response) == ["华为技术有限公司", "阿里巴巴（中国）有限公司"]
+    assert names_in(response) == ["阿里巴巴（中国）有限公司", "华为技术有限公司"]
 
 
 def test_invalid_choice_filter_is_ignored(login, viewer, accounts):
@@ -209,7 +209,7 @@ def test_save_view_and_apply_it(login, viewer, accounts):
     assert view.name == "A 级客户"
     assert view.params == {"tier": ["a"], "sort": ["-name"], "cols": ["name", "city"]}
     applied = client.get(response["Location"])
-    assert names_in(applied) == ["阿里巴巴（中国）有限公司", "华为技术有限公司"]
+    assert names_in(applied) == ["华为技术有限公司", "阿里巴巴（中国）有限公司"]
     assert "A 级客户" in applied.content.decode()
 
 
@@ -297,8 +297,8 @@ def test_export_csv_has_bom_chinese_and_neutralised_formula(login, manager, acco
     body = b"".join(response.streaming_content)
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8").removeprefix("\ufeff"))))
-    assert rows == [["Name", "City"], ["'=1+1 Formula Co", "Berlin"], ["Acme Trading Ltd", "Hong Kong"],
-                    ["华为技术有限公司", "深圳"], ["阿里巴巴（中国）有限公司", "杭州"]]
+    assert rows == [["Name", "City"], ["'=1+1 Formula Co", "Berlin"], ["阿里巴巴（中国）有限公司", "杭州"],
+                    ["华为技术有限公司", "深圳"], ["Acme Trading Ltd", "Hong Kong"]]
 
 
 def test_export_follows_search_sort_and_columns(login, manager, accounts):
@@ -306,8 +306,8 @@ def test_export_follows_search_sort_and_columns(login, manager, accounts):
     response = login(manager).get(reverse("crm:account_export", args=["csv"]),
                                   {"tier": "a", "sort": "-name", "cols": ["name", "annual_revenue"]})
     # then
-    assert read_csv(response) == [["Name", "Annual revenue"], ["阿里巴巴（中国）有限公司", ""],
-                                  ["华为技术有限公司", "704200000000.00"]]
+    assert read_csv(response) == [["Name", "Annual revenue"], ["华为技术有限公司", "704200000000.00"],
+                                  ["阿里巴巴（中国）有限公司", ""]]
 
 
 def test_export_xlsx_has_the_same_rows(login, manager, accounts):
@@ -317,8 +317,8 @@ def test_export_xlsx_has_the_same_rows(login, manager, accounts):
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     rows = [list(r) for r in workbook.active.iter_rows(values_only=True)]
-    assert rows == [["Name", "City"], ["'=1+1 Formula Co", "Berlin"], ["Acme Trading Ltd", "Hong Kong"],
-                    ["华为技术有限公司", "深圳"], ["阿里巴巴（中国）有限公司", "杭州"]]
+    assert rows == [["Name", "City"], ["'=1+1 Formula Co", "Berlin"], ["阿里巴巴（中国）有限公司", "杭州"],
+                    ["华为技术有限公司", "深圳"], ["Acme Trading Ltd", "Hong Kong"]]
 
 
 def test_export_without_export_permission_is_403(login, viewer, accounts):
@@ -437,3 +437,21 @@ def test_htmx_list_pushes_canonical_url(login, viewer, accounts):
                                  headers={"HX-Request": "true"})
     # then
     assert response["HX-Push-Url"] == "/crm/accounts/?q=%E5%8D%8E%E4%B8%BA"
+
+
+def test_list_sorts_chinese_names_by_pinyin(client, django_user_model):
+    # given
+    from django.contrib.auth.models import Permission
+
+    from bizloom.crm.models import Account
+
+    user = django_user_model.objects.create_user("pinyin", password="pw-secret-123")
+    user.user_permissions.add(Permission.objects.get(codename="view_account"))
+    for name in ["上海宏成物流有限公司", "Acme Trading", "北京远航有限公司", "东莞中源商贸有限公司"]:
+        Account.objects.create(name=name, owner=user)
+    client.force_login(user)
+    # when
+    html = client.get("/crm/accounts/?sort=name").content.decode()
+    # then: 北京 (bei) < 东莞 (dong) < 上海 (shang), then Latin names, as PostgreSQL's ICU zh collation orders them
+    positions = [html.index(name) for name in ["北京远航", "东莞中源", "上海宏成", "Acme Trading"]]
+    assert positions == sorted(positions)

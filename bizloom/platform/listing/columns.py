@@ -70,7 +70,9 @@ class Column:
     ``name`` is a field path, or any key when ``value`` (obj → value) is given. ``sortable``
     columns become allowed sort keys, ordering by ``sort_field`` (default: ``name``).
     ``link`` makes the cell a link to the record's detail page. Money columns read the
-    currency from ``currency_field`` (default: the company currency).
+    currency from ``currency_field`` (default: the company currency). ``sort_expression``
+    (an ORM expression, e.g. a Cast of a JSON key for numeric order) sorts instead of
+    ``sort_field``, which then only names the column's data for field rules.
     """
 
     name: str
@@ -82,6 +84,7 @@ class Column:
     currency_field: str | None = None
     decimal_places: int | None = None
     value: Callable[[Any], Any] | None = None
+    sort_expression: Any = None
 
     def bind(self, model: type[models.Model]) -> Column:
         """A copy with label, kind and sort field filled in from ``model``."""
@@ -92,7 +95,8 @@ class Column:
         kind = self.kind or ("money" if self.currency_field else _infer_kind(field))
         if kind not in KINDS:
             raise ValueError(f"Column {self.name!r}: unknown kind {kind!r}")
-        sortable = self.sortable and (field is not None or self.sort_field is not None)
+        sortable = self.sortable and (field is not None or self.sort_field is not None
+                                      or self.sort_expression is not None)
         return replace(self, label=label, kind=kind, sortable=sortable, sort_field=self.sort_field or self.name)
 
     @property
@@ -114,6 +118,13 @@ class Column:
         if self.kind == "choice" and hasattr(target, f"get_{last}_display"):
             return getattr(target, f"get_{last}_display")()
         return getattr(target, last, None)
+
+    def order_by(self, descending: bool = False) -> Any:
+        """The ``order_by()`` term of this column: the sort expression (empty values last) or field path."""
+        if self.sort_expression is not None:
+            return (self.sort_expression.desc(nulls_last=True) if descending
+                    else self.sort_expression.asc(nulls_last=True))
+        return ("-" if descending else "") + (self.sort_field or self.name)
 
     def _currency(self, obj: Any) -> str | None:
         return getattr(obj, self.currency_field, None) if self.currency_field else None

@@ -1,16 +1,15 @@
 """The list declaration (:class:`ListConfig`) and the state parsed from a query string.
 
 Query parameters: ``q`` (search), one per filter (``industry``, ``is_customer``,
-``created_at_from``/``_to``, ``owner=mine``), ``sort`` (``name`` / ``-name``; only declared
-sortable columns), ``page``, ``per_page`` (one of the declared page sizes) and ``cols``
-(repeated; visible columns). Anything else is ignored.
+``created_at_from``/``_to``, ``owner=mine``, ``cf_<key>`` for custom fields), ``sort``
+(``name`` / ``-name``; only declared sortable columns), ``page``, ``per_page`` (one of the
+declared page sizes) and ``cols`` (repeated; visible columns). Anything else is ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 
+from bizloom.platform.collation import order_terms
 from bizloom.platform.listing.columns import Column
 from bizloom.platform.listing.filters import Filter
 
@@ -53,6 +53,8 @@ class ListConfig:
     ``queryset(user)`` must return an access-restricted queryset (a selector such as
     ``crm.selectors.list_accounts``). ``url_prefix`` ("crm:account") gives the URL names
     ``<prefix>_list``, ``_detail``, ``_create``, ``_export``, ``_bulk`` and ``_views``.
+    ``custom_fields=True`` adds the model's active custom fields as columns (off by default,
+    in the column chooser and exports), filters and sort keys, all named ``cf_<key>``.
     """
 
     key: str
@@ -72,25 +74,60 @@ class ListConfig:
     partial_template: str = "platform/list/_results.html"
     has_detail: bool = True
     has_create: bool = True
-    bound_columns: dict[str, Column] = field(init=False, repr=False)
-    bound_filters: list[Filter] = field(init=False, repr=False)
+    custom_fields: bool = False
 
     def __post_init__(self) -> None:
-        self.bound_columns = {c.name: c.bind(self.model) for c in self.columns}
-        self.bound_filters = [f.bind(self.model) for f in self.filters]
+        self._static_columns = {c.name: c.bind(self.model) for c in self.columns}
+        self._static_filters = [f.bind(self.model) for f in self.filters]
         if not self.default_columns:
-            self.default_columns = tuple(self.bound_columns)
-        unknown = set(self.default_columns) - set(self.bound_columns)
+            self.default_columns = tuple(self._static_columns)
+        # Checked against the declared columns only: custom fields live in the database.
+        unknown = set(self.default_columns) - set(self._static_columns)
         if unknown:
             raise ValueError(f"ListConfig {self.key}: unknown default columns {sorted(unknown)}")
-        if self.default_sort and self.default_sort.lstrip("-") not in self.sort_keys:
+        declared_sorts = {c.name for c in self._static_columns.values() if c.sortable}
+        if self.default_sort and self.default_sort.lstrip("-") not in declared_sorts:
             raise ValueError(f"ListConfig {self.key}: default sort {self.default_sort!r} is not a sortable column")
         if not self.page_sizes:
             raise ValueError(f"ListConfig {self.key}: page_sizes is empty")
 
-    @cached_property
+    @property
+    def bound_columns(self) -> dict[str, Column]:
+        """Every column by name: the declared ones, then (with ``custom_fields``) one per active
+        custom field (``cf_<key>``, off by default), read once per request."""
+        override = self.__dict__.get("_bound_columns")
+        if override is not None:
+            return override  # type: ignore[no-any-return]
+        if not self.custom_fields:
+            return self._static_columns
+        from bizloom.platform.customfields.listing import custom_columns
+
+        return {**self._static_columns, **{c.name: c for c in custom_columns(self.model)}}
+
+    @bound_columns.setter
+    def bound_columns(self, value: dict[str, Column]) -> None:
+        self.__dict__["_bound_columns"] = value
+
+    @property
+    def bound_filters(self) -> list[Filter]:
+        """Every filter: the declared ones, then (with ``custom_fields``) one per filterable custom field."""
+        override = self.__dict__.get("_bound_filters")
+        if override is not None:
+            return override  # type: ignore[no-any-return]
+        if not self.custom_fields:
+            return self._static_filters
+        from bizloom.platform.customfields.listing import custom_filters
+
+        return [*self._static_filters, *custom_filters(self.model)]
+
+    @bound_filters.setter
+    def bound_filters(self, value: list[Filter]) -> None:
+        self.__dict__["_bound_filters"] = value
+
+    @property
     def sort_keys(self) -> dict[str, str]:
-        """The allow-list: sort key → ORM field path."""
+        """The allow-list: sort key → ORM field path (custom fields sort by an expression,
+        see :meth:`Column.order_by`)."""
         return {c.name: c.sort_field or c.name for c in self.bound_columns.values() if c.sortable}
 
     @property
@@ -215,16 +252,16 @@ def filtered_queryset(state: ListState, user: Any) -> QuerySet[Any]:
         queryset = queryset.filter(condition)
     for flt in config.bound_filters:
         queryset = flt.apply(queryset, state.filters, user)
-    ordering: list[str] = []
-    if state.sort:
-        key = state.sort.lstrip("-")
-        prefix = "-" if state.sort.startswith("-") else ""
-        ordering.append(prefix + config.sort_keys[key])
+    ordering: list[Any] = []
+    column = config.bound_columns.get(state.sort.lstrip("-")) if state.sort else None
+    if column is not None and column.sortable:
+        ordering.append(column.order_by(descending=state.sort.startswith("-")))
     elif queryset.model._meta.ordering:
         ordering.extend(str(o) for o in queryset.model._meta.ordering)
     if "pk" not in ordering and "-pk" not in ordering:
         ordering.append("pk")
-    return queryset.order_by(*ordering)
+    # Text columns sort Chinese by pinyin (platform.collation), the same on both databases.
+    return queryset.order_by(*order_terms(queryset.model, ordering))
 
 
 def state_from_mapping(config: ListConfig, params: Mapping[str, Any]) -> ListState:

@@ -174,3 +174,21 @@ class OwnerFilter(Filter):
         if value == "none":
             return queryset.filter(**{f"{self.field}__isnull": True})
         return queryset
+
+
+@dataclass(frozen=True)
+class TextFilter(Filter):
+    """Text contains (case-insensitive) on a text field; at most 200 characters are used."""
+
+    kind = "text"
+
+    def clean(self, raw: Mapping[str, str]) -> dict[str, str]:
+        """Keep non-blank text without NUL characters."""
+        value = raw.get(self.param, "").strip()[:200]
+        return {self.param: value} if value and "\x00" not in value else {}
+
+    def apply(self, queryset: QuerySet[Any], values: Mapping[str, str], user: Any) -> QuerySet[Any]:
+        """``field icontains value``."""
+        if self.param in values:
+            return queryset.filter(**{f"{self.field}__icontains": values[self.param]})
+        return queryset
