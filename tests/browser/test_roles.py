@@ -1,5 +1,6 @@
-"""Roles in the browser (issue #3): an administrator builds a department and a role, gives it to
-a rep, and the rep sees only their own accounts, without the hidden field anywhere."""
+"""Roles in the browser (issue #3): an administrator builds a department, a role and a custom field,
+gives the role to a rep, and the rep sees only their own accounts, without the hidden field
+anywhere, while the new custom field shows in their form, list, filter and export."""
 
 from __future__ import annotations
 
@@ -38,7 +39,17 @@ def test_admin_creates_role_and_rep_sees_only_own_accounts_without_hidden_field(
     page.select_option("select[name='field__crm.account__annual_revenue']", "hidden")
     page.click("form.role-matrix button[type=submit]")
     page.wait_for_load_state()
-    # and assigns it, with the department, to rep1
+    # and defines a custom field the role does not hide
+    page.goto("/settings/custom-fields/new/")
+    page.select_option("#id_content_type", "crm.account")
+    page.fill("#id_key", "source")
+    page.select_option("#id_type", "choice")
+    page.fill("#id_label_zh_hans", "客户来源")
+    page.fill("#id_label_en", "Source")
+    page.fill("#id_choices", "web | Website | 官网\nfair | Trade fair | 展会")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/settings/custom-fields/?model=crm.account")
+    # and assigns the role, with the department, to rep1
     page.goto(f"/settings/org/users/{rep.pk}/")
     page.select_option("#id_department", label="华东销售组")
     page.get_by_label("Sales rep").check()
@@ -60,7 +71,15 @@ def test_admin_creates_role_and_rep_sees_only_own_accounts_without_hidden_field(
     assert "Annual revenue" not in page.content()
     page.goto(f"/crm/accounts/{mine.pk}/edit/")
     assert page.locator("[name=annual_revenue]").count() == 0
-    export = page.request.get("/crm/accounts/export/csv/?cols=name&cols=annual_revenue")
+    # while the new custom field is there for them: form, list column, filter, export
+    page.select_option("#id_cf_source", "fair")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/crm/accounts/{mine.pk}/")
+    page.goto("/crm/accounts/?cols=name&cols=cf_source&cf_source=fair")
+    assert "Trade fair" in page.locator("#list-results tbody").inner_text()
+    assert page.locator("select[name=cf_source]").count() == 1
+    export = page.request.get("/crm/accounts/export/csv/?cols=name&cols=annual_revenue&cols=cf_source")
     assert export.status == 200
     assert "Annual revenue" not in export.text()
     assert "987654" not in export.text()
+    assert "Source" in export.text() and "Trade fair" in export.text()
