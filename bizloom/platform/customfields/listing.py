@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from bizloom.platform.customfields import selectors, values
 from bizloom.platform.customfields.models import CUSTOM_DATA_FIELD, CustomField
 from bizloom.platform.listing.columns import Column
-from bizloom.platform.listing.filters import Filter
+from bizloom.platform.listing.filters import Filter, TextFilter
 
 T = CustomField.Type
 
@@ -181,15 +181,8 @@ class CustomChoiceFilter(Filter):
 
 
 @dataclass(frozen=True)
-class CustomTextFilter(Filter):
-    """Text contains on a text-like custom field."""
-
-    kind = "text"
-
-    def clean(self, raw: Mapping[str, str]) -> dict[str, str]:
-        """Keep non-blank text (at most 200 characters, no NUL)."""
-        value = raw.get(self.param, "").strip()[:200]
-        return {self.param: value} if value and "\x00" not in value else {}
+class CustomTextFilter(TextFilter):
+    """Text contains on a text-like custom field (input cleaned as for any text filter)."""
 
     def apply(self, queryset: QuerySet[Any], values: Mapping[str, str], user: Any) -> QuerySet[Any]:
         """Records whose value contains the text."""
