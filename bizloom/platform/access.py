@@ -51,6 +51,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bizloom.common.errors import PermissionDeniedError, ValidationFailed
 
@@ -289,6 +290,27 @@ def _deny(user: Any, model: type[models.Model], action: str, rule: str, message:
     return PermissionDeniedError(message, rule=rule)
 
 
+# How each standard action reads inside a sentence ("You do not have permission to edit accounts").
+ACTION_VERBS = {
+    "view": gettext_lazy("view"),
+    "add": gettext_lazy("create"),
+    "change": gettext_lazy("edit"),
+    "delete": gettext_lazy("delete"),
+    "export": gettext_lazy("export"),
+    "import": gettext_lazy("import"),
+}
+
+
+def action_verb(model: type[models.Model], action: str) -> str:
+    """``action`` as a translated verb; workflow actions use their permission's name."""
+    if action in ACTION_VERBS:
+        return str(ACTION_VERBS[action])
+    for codename_, name in getattr(model._meta, "permissions", ()):
+        if codename_ == f"{action}_{model._meta.model_name}":
+            return str(name)
+    return action
+
+
 def require(user: Any, model: type[models.Model], action: str) -> None:
     """Raise PermissionDeniedError, naming the deciding rule in ``context["rule"]``, unless ``can``."""
     scope, rule = _decide(user, model, action)
@@ -298,7 +320,7 @@ def require(user: Any, model: type[models.Model], action: str) -> None:
         message = _("You are viewing as another user: changes are not allowed.")
     else:
         message = _("You do not have permission to %(action)s %(model)s.") % {
-            "action": action, "model": model._meta.verbose_name_plural}
+            "action": action_verb(model, action), "model": model._meta.verbose_name_plural}
     raise _deny(user, model, action, rule, message)
 
 
@@ -416,7 +438,7 @@ def require_record(user: Any, obj: models.Model, action: str) -> None:
     if allows(user, obj, action):
         return
     raise _deny(user, type(obj), action, record_rule(user, obj, action),
-                _("You may not %(action)s %(record)s.") % {"action": action, "record": obj})
+                _("You may not %(action)s %(record)s.") % {"action": action_verb(type(obj), action), "record": obj})
 
 
 # --- fields --------------------------------------------------------------------------------

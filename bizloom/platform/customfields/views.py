@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bizloom.common.errors import DomainError
@@ -127,8 +128,10 @@ def field_delete(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as refused:
             error = refused.message
         else:
-            messages.success(request, _("The custom field “%(field)s” was deleted (%(count)s values removed).") % {
-                "field": label, "count": purged})
+            messages.success(request, ngettext(
+                "The custom field “%(field)s” was deleted (%(count)d value removed).",
+                "The custom field “%(field)s” was deleted (%(count)d values removed).", purged,
+            ) % {"field": label, "count": purged})
             return htmx_redirect(request, _list_url(definition))
     return render(request, "customfields/field_delete.html", {
         "definition": definition, "count": selectors.count_values(definition), "error": error,

@@ -203,3 +203,22 @@ def test_model_without_owner_field_has_no_own_records(world):
 def test_business_models_are_discovered_from_the_registry():
     assert Account in access.business_models()
     assert "import" in access.model_actions(Account)
+
+
+def test_denial_message_reads_as_a_sentence_in_the_users_language(django_user_model):
+    # given
+    from django.utils import translation
+
+    from bizloom.common.errors import PermissionDeniedError
+    from bizloom.crm.models import Account
+
+    user = django_user_model.objects.create_user("nobody-here", password="pw-secret-123")
+    # when
+    with translation.override("en"), pytest.raises(PermissionDeniedError) as english:
+        access.require(user, Account, "change")
+    with translation.override("zh-hans"), pytest.raises(PermissionDeniedError) as chinese:
+        access.require(user, Account, "change")
+    # then: a verb, not the codename; and the rule that decided it
+    assert english.value.message == "You do not have permission to edit accounts."
+    assert "change" not in chinese.value.message
+    assert english.value.context["rule"] == "permission:crm.change_account"
