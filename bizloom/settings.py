@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "bizloom.platform.timeline",
     "bizloom.platform.numbering",
     "bizloom.platform.customfields",
+    "bizloom.platform.exportjobs",
     "bizloom.crm",
     "bizloom.integration",
 ]
@@ -241,6 +242,12 @@ EMAIL_BACKEND = os.environ.get("BIZLOOM_EMAIL_BACKEND", "django.core.mail.backen
 BIZLOOM_ATTACHMENT_MAX_BYTES = int(os.environ.get("BIZLOOM_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 # Makes links in e-mails absolute, e.g. https://crm.example.com
 BIZLOOM_SITE_URL = os.environ.get("BIZLOOM_SITE_URL", "")
+
+# --- Exports ----------------------------------------------------------------------------
+# Lists longer than this export in the worker (the user is notified when the file is ready).
+BIZLOOM_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("BIZLOOM_EXPORT_INLINE_MAX_ROWS", "5000"))
+BIZLOOM_EXPORT_RETENTION_HOURS = int(os.environ.get("BIZLOOM_EXPORT_RETENTION_HOURS", "24"))
+BIZLOOM_EXPORT_MAX_ACTIVE_JOBS = int(os.environ.get("BIZLOOM_EXPORT_MAX_ACTIVE_JOBS", "3"))
 
 # --- API --------------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = 200

@@ -16,5 +16,6 @@ urlpatterns = [
     path("notifications/", include("bizloom.platform.notifications.urls")),
     path("timeline/", include("bizloom.platform.timeline.urls")),
     path("settings/numbering/", include("bizloom.platform.numbering.urls")),
+    path("exports/", include("bizloom.platform.exportjobs.urls")),
     path("", include("bizloom.platform.urls")),
 ]

@@ -15,8 +15,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -187,27 +188,35 @@ def list_view(request: HttpRequest, config: ListConfig) -> HttpResponse:
     return response
 
 
-def export_view(request: HttpRequest, config: ListConfig, fmt: str) -> StreamingHttpResponse | FileResponse:
+def export_view(request: HttpRequest, config: ListConfig, fmt: str) -> HttpResponseBase:
     """Everything the list shows for these parameters (all pages, visible columns) as CSV or XLSX.
 
     Needs the ``export`` permission; rows come from the same access-restricted query as the page.
+    Up to ``BIZLOOM_EXPORT_INLINE_MAX_ROWS`` rows are streamed in the response; a larger export
+    becomes an export job built by the worker, and the user is sent to its status page (issue #5).
     """
+    from bizloom.platform import export_jobs
+
     if fmt not in config.export_formats:
         raise Http404
     require_or_403(request.user, config.model, "view")
     require_or_403(request.user, config.model, "export")
-    config = config_for(config, request.user)
-    state = ListState.from_params(config, request.GET)
-    columns = state.visible_columns
-    header = [str(c.label) for c in columns]
-    # Rows the user may both view (the list's queryset) and export (its own scope).
-    queryset = access.restrict(filtered_queryset(state, request.user), request.user, "export")
-    rows = ([c.export(obj) for c in columns] for obj in queryset.iterator(chunk_size=2000))
+    restricted = config_for(config, request.user)
+    state = ListState.from_params(restricted, request.GET)
+    params = state.to_params()
+    header, queryset, rows = export_jobs.export_rows(config, request.user, params)
+    limit = export_jobs.inline_max_rows()
+    if queryset[: limit + 1].count() > limit:
+        if export_jobs.active_jobs(request.user) >= export_jobs.max_active_jobs():
+            messages.error(request, _("You already have exports being prepared. Please wait until they are ready."))
+            return redirect(config.url("list") + ("?" + urlencode(params, doseq=True) if params else ""))
+        job = export_jobs.start_export(config, params, fmt, actor=actor_of(request))
+        return redirect(export_jobs.job_url(job))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     filename = f"{config.key.replace('.', '-')}-{stamp}.{fmt}"
     if fmt == "csv":
         return exporting.csv_response(filename, header, rows)
-    return exporting.xlsx_response(filename, header, rows, sheet=str(config.heading))
+    return exporting.xlsx_response(filename, header, rows, sheet=exporting.xlsx_sheet_name(str(config.heading)))
 
 
 def _back_to_list(request: HttpRequest, config: ListConfig) -> str:
@@ -292,7 +301,7 @@ def list_urls(config: ListConfig, route: str, name: str) -> list[URLPattern]:
     def page(request: HttpRequest) -> HttpResponse:
         return list_view(request, config)
 
-    def export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | FileResponse:
+    def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         return export_view(request, config, fmt)
 
     def bulk(request: HttpRequest) -> HttpResponse:
