@@ -25,3 +25,4 @@ api = BizloomAPI(
 
 api.add_router("/", "bizloom.platform.api.system.router")
 api.add_router("/crm/", "bizloom.crm.api.router")
+api.add_router("/integration/", "bizloom.integration.imports.api.router")

@@ -17,5 +17,6 @@ urlpatterns = [
     path("timeline/", include("bizloom.platform.timeline.urls")),
     path("settings/numbering/", include("bizloom.platform.numbering.urls")),
     path("exports/", include("bizloom.platform.exportjobs.urls")),
+    path("imports/", include("bizloom.integration.imports.urls")),
     path("", include("bizloom.platform.urls")),
 ]

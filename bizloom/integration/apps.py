@@ -17,3 +17,9 @@ class IntegrationConfig(AppConfig):
         from bizloom.platform import navigation
 
         navigation.register_user_menu(navigation.NavItem(_("API tokens"), "integration:token_list"))
+
+        # Import engine (issue #5): every app's ``imports.IMPORT_DECLARATIONS``.
+        from bizloom.integration.imports.declarations import autodiscover
+
+        autodiscover()
+        navigation.register_user_menu(navigation.NavItem(_("Imports"), "imports:list", "crm.import_account"))

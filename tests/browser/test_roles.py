@@ -82,4 +82,5 @@ def test_admin_creates_role_and_rep_sees_only_own_accounts_without_hidden_field(
     assert export.status == 200
     assert "Annual revenue" not in export.text()
     assert "987654" not in export.text()
-    assert "Source" in export.text() and "Trade fair" in export.text()
+    assert "Source" in export.text()
+    assert "Trade fair" in export.text()

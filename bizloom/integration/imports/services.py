@@ -1,0 +1,398 @@
+"""Import use cases (issue #5): upload, map, dry run, run, undo, mapping templates.
+
+A batch's real run is one database transaction: if the process dies half-way nothing of
+the batch remains (the batch row itself stays "running", never "done"). The dry run is
+the same code in the same kind of transaction, rolled back at the end. Writes go through
+the declaration's services with the audit channel set to ``import``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bizloom.common.errors import DomainError, ValidationFailed
+from bizloom.integration.importing import ImportFileError, Limits, match_headers, read_table
+from bizloom.integration.imports import engine
+from bizloom.integration.imports.declarations import ImportDeclaration, get_declaration
+from bizloom.integration.imports.selectors import ERROR_COLUMN
+from bizloom.integration.models import ExternalId, ImportBatch, ImportBatchRow, ImportMappingTemplate
+from bizloom.platform import access
+from bizloom.platform.middleware_context import use_channel
+from bizloom.platform.models import User
+
+logger = logging.getLogger("bizloom.imports")
+
+IMPORT_DIR = "imports"
+ROW_WRITE_CHUNK = 2000
+Status = ImportBatch.Status
+RUNNABLE = (Status.UPLOADED, Status.DRY_RUN_DONE, Status.FAILED)
+
+
+def declaration_for(key: str) -> ImportDeclaration:
+    """The declaration ``key``; ValidationFailed when there is none."""
+    try:
+        return get_declaration(key)
+    except KeyError:
+        message = _("Unknown object type “%(key)s”.") % {"key": key}
+        raise ValidationFailed(message, code="unknown_declaration", fields={"declaration": [message]}) from None
+
+
+def batch_path(batch: ImportBatch) -> Path:
+    """The stored file of ``batch``; ValueError if the stored path leaves MEDIA_ROOT/imports."""
+    folder = (Path(settings.MEDIA_ROOT) / IMPORT_DIR).resolve()
+    path = (Path(settings.MEDIA_ROOT) / batch.file_path).resolve()
+    if not batch.file_path or path.parent != folder:
+        raise ValueError(f"import file outside {folder}: {batch.file_path!r}")
+    return path
+
+
+def progress_path(batch: ImportBatch) -> Path:
+    """Where a running batch writes its progress (outside the run's transaction, readable at once)."""
+    return batch_path(batch).with_suffix(".progress")
+
+
+def _store(chunks: Iterator[bytes], limits: Limits) -> tuple[str, str, int]:
+    folder = Path(settings.MEDIA_ROOT) / IMPORT_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    relative = f"{IMPORT_DIR}/{secrets.token_urlsafe(24)}"
+    digest, size = hashlib.sha256(), 0
+    path = Path(settings.MEDIA_ROOT) / relative
+    with open(path, "wb") as handle:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limits.max_bytes:
+                handle.close()
+                path.unlink(missing_ok=True)
+                raise _file_error(engine_error("file_too_large", limits))
+            digest.update(chunk)
+            handle.write(chunk)
+    path.chmod(0o600)
+    return relative, digest.hexdigest(), size
+
+
+def engine_error(code: str, limits: Limits) -> ImportFileError:
+    """The reader's standard error ``code`` (only ``file_too_large`` is raised here)."""
+    from bizloom.integration.importing.errors import error
+    from bizloom.integration.importing.limits import _mb
+
+    return error(code, size_mb=_mb(limits.max_bytes + 1), limit_mb=_mb(limits.max_bytes))
+
+
+def _file_error(exc: ImportFileError) -> ValidationFailed:
+    return ValidationFailed(exc.message, code=exc.code, fields={"file": [exc.message]})
+
+
+def same_file_batches(declaration: str, sha256: str, *, exclude: int | None = None) -> list[ImportBatch]:
+    """Earlier batches of the same file (hash) and object type that were not undone."""
+    batches = ImportBatch.objects.filter(declaration=declaration, sha256=sha256).exclude(status=Status.UNDONE)
+    if exclude is not None:
+        batches = batches.exclude(pk=exclude)
+    return list(batches.order_by("-created_at"))
+
+
+def upload_batch(chunks: Iterator[bytes], *, filename: str, declaration: str, actor: User,
+                 encoding: str = "", sheet: str = "", options: Mapping[str, Any] | None = None,
+                 confirm_duplicate_file: bool = False, limits: Limits | None = None) -> ImportBatch:
+    """Store an uploaded file, read its header and propose a mapping; returns the new batch.
+
+    The caller has checked ``access.require(actor, model, "import")``. Raises ValidationFailed
+    (code ``same_file``) when the same file was already imported for this object type and
+    ``confirm_duplicate_file`` is false, or with the reader's error code when the file cannot be
+    read (nothing is kept then). The mapping comes from the template of ``options["source"]`` when
+    there is one, otherwise from automatic header matching.
+    """
+    spec = declaration_for(declaration)
+    limits = limits or Limits()
+    relative, sha256, size = _store(chunks, limits)
+    path = Path(settings.MEDIA_ROOT) / relative
+    try:
+        earlier = same_file_batches(spec.key, sha256)
+        if earlier and not confirm_duplicate_file:
+            first = earlier[0]
+            message = _("This file was already uploaded on %(when)s as “%(name)s” (batch %(id)s). "
+                        "Confirm to import it again.") % {
+                "when": timezone.localtime(first.created_at).strftime("%Y-%m-%d %H:%M"), "name": first.filename,
+                "id": first.pk}
+            raise ValidationFailed(message, code="same_file", fields={"file": [message]}, batch=first.pk)
+        try:
+            with read_table(path, filename=filename, encoding=encoding or None, sheet=sheet or None,
+                            limits=limits) as table:
+                headers, detected = table.headers, table.detected
+        except ImportFileError as exc:
+            raise _file_error(exc) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    clean_options = {"duplicates": engine.Options.from_dict(options or {}).duplicates,
+                     "source": str((options or {}).get("source") or "").strip()[:100]}
+    mapping = _template_mapping(spec.key, clean_options["source"], headers)
+    if mapping is None:
+        proposal = match_headers(headers, spec.field_specs(actor))
+        policy = access.field_policy(actor, spec.model, "change")
+        mapping = {column.header: column.field for column in proposal.columns
+                   if column.field is not None and column.field not in policy.unwritable
+                   and column.header != ERROR_COLUMN}
+    batch = ImportBatch.objects.create(
+        user=actor, declaration=spec.key, filename=filename[:255], sha256=sha256, size=size, file_path=relative,
+        file_format=detected.format, encoding=encoding if encoding else (detected.encoding or ""),
+        detected_encoding=detected.encoding or "", encoding_confidence=detected.confidence,
+        sheet=detected.sheet or sheet or "", headers=headers, mapping=mapping, options=clean_options)
+    return batch
+
+
+@transaction.atomic
+def reread_batch(batch: ImportBatch, *, encoding: str = "", sheet: str = "", actor: User) -> ImportBatch:
+    """Read ``batch``'s file again with another encoding or sheet (the user overrides the guess).
+
+    Headers and the proposed mapping are refreshed (columns whose header did not change keep
+    their field). Raises ValidationFailed with the reader's code when the file cannot be read
+    that way, DomainError when the batch has been imported.
+    """
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in RUNNABLE:
+        raise DomainError(_("The mapping of a batch that was imported cannot change."), code="batch_not_editable")
+    spec = declaration_for(batch.declaration)
+    try:
+        with read_table(batch_path(batch), filename=batch.filename, encoding=encoding or None, sheet=sheet or None,
+                        ) as table:
+            headers, detected = table.headers, table.detected
+    except ImportFileError as exc:
+        raise _file_error(exc) from None
+    proposal = match_headers(headers, spec.field_specs(actor))
+    policy = access.field_policy(actor, spec.model, "change")
+    mapping = {c.header: c.field for c in proposal.columns
+               if c.field is not None and c.field not in policy.unwritable and c.header != ERROR_COLUMN}
+    mapping.update({h: k for h, k in batch.mapping.items() if h in headers})
+    batch.headers, batch.mapping = headers, mapping
+    batch.encoding = encoding or (detected.encoding or "")
+    batch.sheet = detected.sheet or sheet or ""
+    batch.save(update_fields=["headers", "mapping", "encoding", "sheet"])
+    return batch
+
+
+def _template_mapping(declaration: str, source: str, headers: list[str]) -> dict[str, str] | None:
+    if not source:
+        return None
+    template = ImportMappingTemplate.objects.filter(declaration=declaration, source=source).first()
+    if template is None:
+        return None
+    return {header: key for header, key in template.mapping.items() if header in headers}
+
+
+@transaction.atomic
+def set_mapping(batch: ImportBatch, mapping: Mapping[str, str], options: Mapping[str, Any] | None = None, *,
+                actor: User, save_template: bool = False) -> ImportBatch:
+    """Set the column mapping (header → field key; blank = not imported) and options of ``batch``.
+
+    Raises ValidationFailed naming each column whose field is unknown, hidden or read-only
+    for the actor, used twice, or required but unmapped; DomainError when the batch has run.
+    With ``save_template`` the mapping is saved for its (object type, source) pair.
+    """
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in RUNNABLE:
+        raise DomainError(_("The mapping of a batch that was imported cannot change."), code="batch_not_editable")
+    spec = declaration_for(batch.declaration)
+    merged = {**batch.options, **(options or {})}
+    opts = engine.Options.from_dict(merged)
+    clean = {str(h): str(k) for h, k in mapping.items() if k}
+    problems = engine.mapping_problems(spec, actor, batch.headers, clean, opts)
+    if problems:
+        raise ValidationFailed(_("The mapping cannot be used."), code="invalid_mapping", fields=problems)
+    batch.mapping = clean
+    batch.options = {"duplicates": opts.duplicates, "source": opts.source[:100]}
+    batch.save(update_fields=["mapping", "options"])
+    if save_template and opts.source:
+        ImportMappingTemplate.objects.update_or_create(
+            declaration=batch.declaration, source=opts.source, defaults={"mapping": clean, "updated_by": actor})
+    return batch
+
+
+@transaction.atomic
+def start_run(batch: ImportBatch, *, dry_run: bool, actor: User) -> ImportBatch:
+    """Queue a dry run or the real run of ``batch``; the task :func:`~.tasks.run_import` runs it after commit.
+
+    Raises DomainError when the batch is already queued, running, imported or undone, and
+    ValidationFailed when its mapping cannot be used (checked again in the worker).
+    """
+    locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status not in RUNNABLE:
+        raise DomainError(_("This batch cannot run now (it is %(status)s).") % {"status": locked.get_status_display()},
+                          code="batch_not_runnable")
+    spec = declaration_for(locked.declaration)
+    problems = engine.mapping_problems(spec, actor, locked.headers, locked.mapping,
+                                       engine.Options.from_dict(locked.options))
+    if problems:
+        raise ValidationFailed(_("The mapping cannot be used."), code="invalid_mapping", fields=problems)
+    locked.status = Status.QUEUED
+    locked.is_dry_run = dry_run
+    locked.error = ""
+    locked.rows_done = 0
+    locked.save(update_fields=["status", "is_dry_run", "error", "rows_done"])
+    from bizloom.integration.imports.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.enqueue(locked.pk, dry_run), robust=False)
+    return locked
+
+
+def _write_progress(batch: ImportBatch, done: int, total: int) -> None:
+    try:
+        progress_path(batch).write_text(json.dumps({"done": done, "total": total}))
+    except OSError:  # progress is a nicety; never fail the run for it
+        logger.warning("cannot write progress of import batch %s", batch.pk)
+
+
+def read_progress(batch: ImportBatch) -> tuple[int, int]:
+    """(rows processed, rows in the file) of a batch: live while it runs, stored afterwards."""
+    if batch.status == Status.RUNNING:
+        try:
+            data = json.loads(progress_path(batch).read_text())
+            return int(data["done"]), int(data["total"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return batch.rows_done, batch.rows_total
+
+
+def _count_rows(path: Path, batch: ImportBatch) -> int:
+    with read_table(path, filename=batch.filename, encoding=batch.encoding or None,
+                    sheet=batch.sheet or None) as table:
+        return sum(1 for _row in table.rows)
+
+
+def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
+    """Worker body: run a queued batch (dry or real) and store its results; returns the batch.
+
+    Claims the batch (queued → running) in its own small transaction, so a second worker
+    does nothing. The rows are processed in ONE transaction together with the per-row results
+    of a real run; the dry run rolls that transaction back and stores the results after.
+    Failures (file unreadable, permission gone, a crash) mark the batch failed with a message.
+    """
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now(), is_dry_run=dry_run)
+    batch = ImportBatch.objects.select_related("user").get(pk=batch_id)
+    if not claimed:
+        return batch
+    user = batch.user
+    try:
+        spec = declaration_for(batch.declaration)
+        if not user.is_active:
+            raise DomainError(_("The user who uploaded this file is no longer active."))
+        access.require(user, spec.model, "import")
+        path = batch_path(batch)
+        total = _count_rows(path, batch)
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_total=total)
+        batch.rows_total = total
+        _write_progress(batch, 0, total)
+        options = engine.Options.from_dict(batch.options)
+        with use_channel("import", request_id=f"import-{batch.pk}"), \
+                read_table(path, filename=batch.filename, encoding=batch.encoding or None,
+                           sheet=batch.sheet or None) as table:
+            with transaction.atomic():
+                runner = engine.Engine(spec, user=user, headers=table.headers, mapping=batch.mapping,
+                                       options=options)
+                result = runner.process(table.rows, progress=lambda done: _write_progress(batch, done, total))
+                if dry_run:
+                    transaction.set_rollback(True)
+                else:
+                    _finish(batch, result, dry_run=False)
+            if dry_run:
+                with transaction.atomic():
+                    _finish(batch, result, dry_run=True)
+    except (DomainError, ImportFileError) as exc:
+        _fail(batch, exc.message)
+    except Exception:
+        logger.exception("import batch %s failed", batch_id)
+        _fail(batch, _("The import stopped because of an internal error; nothing of it was saved."))
+    finally:
+        try:
+            progress_path(batch).unlink(missing_ok=True)
+        except ValueError:
+            pass
+    batch.refresh_from_db()
+    return batch
+
+
+def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool) -> None:
+    ImportBatchRow.objects.filter(batch=batch).delete()
+    rows = (ImportBatchRow(batch=batch, number=row.number, outcome=row.outcome, object_id=row.object_id,
+                           label=row.label[:255], note=row.note[:500], before=row.before, errors=row.errors,
+                           values=row.values) for row in result.rows)
+    chunk: list[ImportBatchRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= ROW_WRITE_CHUNK:
+            ImportBatchRow.objects.bulk_create(chunk)
+            chunk = []
+    if chunk:
+        ImportBatchRow.objects.bulk_create(chunk)
+    counts = result.counts
+    Outcome = ImportBatchRow.Outcome
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=Status.DRY_RUN_DONE if dry_run else Status.DONE, is_dry_run=dry_run,
+        created_count=counts[Outcome.CREATE], updated_count=counts[Outcome.UPDATE],
+        unchanged_count=counts[Outcome.UNCHANGED], skipped_count=counts[Outcome.DUPLICATE],
+        error_count=counts[Outcome.ERROR], rows_done=len(result.rows), finished_at=timezone.now(), error="")
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(status=Status.FAILED, error=message, finished_at=timezone.now())
+
+
+@transaction.atomic
+def undo_batch(batch: ImportBatch, *, actor: User) -> ImportBatch:
+    """Undo an imported batch: delete the records it created, restore the ones it updated.
+
+    All or nothing. Deletion goes through the declaration's delete service, which refuses
+    records that something created since refers to: the DomainError (naming the record)
+    is raised and nothing is undone. Audit entries are written with channel ``import``.
+    Raises DomainError when the batch is not imported (or already undone).
+    """
+    locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status != Status.DONE:
+        raise DomainError(_("Only an imported batch can be undone."), code="batch_not_undoable")
+    spec = declaration_for(locked.declaration)
+    access.require(actor, spec.model, "import")
+    manager = spec.model._default_manager
+    content_type = ContentType.objects.get_for_model(spec.model)
+    rows = list(ImportBatchRow.objects.filter(batch=locked, outcome__in=(
+        ImportBatchRow.Outcome.CREATE, ImportBatchRow.Outcome.UPDATE)).order_by("-number"))
+    created = {row.object_id for row in rows if row.outcome == ImportBatchRow.Outcome.CREATE}
+    with use_channel("import", request_id=f"import-undo-{locked.pk}"):
+        for row in rows:
+            if row.outcome != ImportBatchRow.Outcome.UPDATE or row.object_id in created or not row.before:
+                continue
+            obj = manager.filter(pk=row.object_id).first()
+            if obj is None:
+                continue
+            link = row.before.get(engine.EXTERNAL_LINK_MARK)
+            if link:
+                ExternalId.objects.filter(content_type=content_type, source=link[0], value=link[1]).delete()
+            spec.update(obj, engine.restore_data(spec.model, row.before), actor)
+        for row in rows:
+            if row.outcome != ImportBatchRow.Outcome.CREATE:
+                continue
+            obj = manager.filter(pk=row.object_id).first()
+            if obj is None:
+                continue
+            ExternalId.objects.filter(content_type=content_type, object_id=row.object_id).delete()
+            spec.delete(obj, actor)
+    locked.status = Status.UNDONE
+    locked.undone_at = timezone.now()
+    locked.save(update_fields=["status", "undone_at"])
+    return locked
+
+
+def delete_template(template: ImportMappingTemplate, *, actor: User) -> None:
+    """Remove a saved mapping template."""
+    template.delete()
