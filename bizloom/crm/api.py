@@ -10,15 +10,22 @@ from ninja import Query, Router, Status
 
 from bizloom.common.errors import ValidationFailed
 from bizloom.crm import selectors, services
-from bizloom.crm.models import Account
+from bizloom.crm.models import Account, Contact
 from bizloom.crm.schemas import (
     ACCOUNT_ORDERING,
+    CONTACT_ORDERING,
     AccountFilters,
     AccountIn,
     AccountOrdering,
     AccountOut,
     AccountPage,
     AccountPatch,
+    ContactFilters,
+    ContactIn,
+    ContactOrdering,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
 )
 from bizloom.platform import access
 from bizloom.platform.api.listing import apply_ordering, describe_ordering
@@ -89,4 +96,76 @@ def delete_account(request: HttpRequest, account_id: RecordId) -> Status[None]:
     access.require(request.user, Account, "delete")
     account = selectors.get_account(request.user, account_id, "delete")
     services.delete_account(account, actor=request.user)  # type: ignore[arg-type]
+    return Status(204, None)
+
+
+# --- contacts (issue #4) ------------------------------------------------------------------
+
+
+def _contact_data(payload: ContactPatch) -> dict[str, Any]:
+    """The fields the client sent, as the contact services expect them: the owner id becomes a
+    user and account ids become accounts (422 for ids that do not exist; whether the caller may
+    refer to them is the service's check). ``allow_duplicate`` is not a field and is left out."""
+    data = _account_data(payload)  # type: ignore[arg-type]  # same owner handling
+    data.pop("allow_duplicate", None)
+    if data.get("account") is not None:
+        account = Account.objects.filter(pk=data["account"]).first()
+        if account is None:
+            message = _("No account with this id.")
+            raise ValidationFailed(message, fields={"account": [message]})
+        data["account"] = account
+    if "accounts" in data:
+        wanted = set(data["accounts"])
+        found = list(Account.objects.filter(pk__in=wanted))
+        if len(found) != len(wanted):
+            message = _("No account with this id.")
+            raise ValidationFailed(message, fields={"accounts": [message]})
+        data["accounts"] = found
+    return data
+
+
+@router.get("/contacts", response=ContactPage, operation_id="crm_contact_list",
+            description="Contacts you may see. " + describe_ordering(CONTACT_ORDERING) + " " + custom_api.describe())
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters], ordering: Query[ContactOrdering],
+                  page: Query[PageParams]) -> dict[str, Any]:
+    access.require(request.user, Contact, "view")
+    queryset = filters.filter(selectors.list_contacts(request.user, "view"))
+    queryset = custom_api.filter_queryset(queryset, Contact, request.GET, request.user)
+    queryset, allowed = custom_api.ordering(queryset, Contact, ordering.ordering, CONTACT_ORDERING, request.user)
+    queryset = apply_ordering(queryset, ordering.ordering, allowed, default=["name"])
+    return paginate(queryset, page)
+
+
+@router.get("/contacts/{contact_id}", response=ContactOut, operation_id="crm_contact_get")
+def get_contact(request: HttpRequest, contact_id: RecordId) -> Contact:
+    access.require(request.user, Contact, "view")
+    return selectors.get_contact(request.user, contact_id, "view")
+
+
+@router.post("/contacts", response={201: ContactOut}, operation_id="crm_contact_create")
+def create_contact(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
+    access.require(request.user, Contact, "add")
+    data = _contact_data(payload)
+    custom_api.check_writable(request.user, Contact, data.get("custom_fields"), "add")
+    with custom_api.body_errors():
+        contact = services.create_contact(data, actor=request.user,  # type: ignore[arg-type]
+                                          allow_duplicate=payload.allow_duplicate)
+    return Status(201, contact)
+
+
+@router.patch("/contacts/{contact_id}", response=ContactOut, operation_id="crm_contact_update")
+def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactPatch) -> Contact:
+    access.require(request.user, Contact, "change")
+    contact = selectors.get_contact(request.user, contact_id, "change")
+    data = _contact_data(payload)
+    custom_api.check_writable(request.user, Contact, data.get("custom_fields"), "change")
+    with custom_api.body_errors():
+        return services.update_contact(contact, data, actor=request.user)  # type: ignore[arg-type]
+
+
+@router.delete("/contacts/{contact_id}", response={204: None}, operation_id="crm_contact_delete")
+def delete_contact(request: HttpRequest, contact_id: RecordId) -> Status[None]:
+    access.require(request.user, Contact, "delete")
+    contact = selectors.get_contact(request.user, contact_id, "delete")
+    services.delete_contact(contact, actor=request.user)  # type: ignore[arg-type]
     return Status(204, None)

@@ -12,5 +12,7 @@ class CrmConfig(AppConfig):
         from bizloom.platform import navigation, search
 
         navigation.register("crm", _("CRM"), 10,
-                            navigation.NavItem(_("Accounts"), "crm:account_list", "crm.view_account"))
+                            navigation.NavItem(_("Accounts"), "crm:account_list", "crm.view_account"),
+                            navigation.NavItem(_("Contacts"), "crm:contact_list", "crm.view_contact"))
         search.register(models.Account, ("name", "code", "city", "email"), "crm:account_detail")
+        search.register(models.Contact, ("name", "email", "mobile"), "crm:contact_detail")

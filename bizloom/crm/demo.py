@@ -1,20 +1,24 @@
-"""The CRM part of the demo company: accounts, mostly Chinese companies, some foreign ones."""
+"""The CRM part of the demo company: accounts, mostly Chinese companies, some foreign ones, and their contacts."""
 
 from __future__ import annotations
 
 import random
+import re
 from decimal import Decimal
 from typing import Any
 
 from faker import Faker
 
-from bizloom.crm.models import Account
-from bizloom.crm.services import create_account
+from bizloom.crm.models import Account, Contact
+from bizloom.crm.services import create_account, create_contact
 from bizloom.platform import demo
 
 demo.grant("sales", "crm.view_account", "crm.add_account", "crm.change_account", "crm.export_account")
 demo.grant("manager", "crm.view_account", "crm.add_account", "crm.change_account", "crm.export_account",
            "crm.delete_account", "crm.import_account")
+demo.grant("sales", "crm.view_contact", "crm.add_contact", "crm.change_contact", "crm.export_contact")
+demo.grant("manager", "crm.view_contact", "crm.add_contact", "crm.change_contact", "crm.export_contact",
+           "crm.delete_contact", "crm.import_contact")
 
 # City, administrative division code (for the USCC), telephone area code.
 CITIES: tuple[tuple[str, str, str], ...] = (
@@ -165,3 +169,82 @@ def build_accounts(ctx: demo.DemoContext) -> None:
     for index, values in enumerate(generate_accounts(ctx.rng, ctx.fake, count)):
         create_account({**values, "owner": reps[index % len(reps)]}, actor=actor)
     ctx.created("accounts", count)
+
+
+# Contacts: (position, department) in Chinese and English companies.
+CHINESE_ROLES = (("总经理", "总经办"), ("副总经理", "总经办"), ("采购经理", "采购部"), ("采购专员", "采购部"),
+                 ("财务经理", "财务部"), ("技术总监", "技术部"), ("IT经理", "信息部"), ("行政主管", "行政部"),
+                 ("销售总监", "销售部"), ("生产经理", "生产部"))
+ENGLISH_ROLES = (("CEO", "Management"), ("Purchasing Manager", "Purchasing"), ("Buyer", "Purchasing"),
+                 ("CFO", "Finance"), ("CTO", "Engineering"), ("Operations Manager", "Operations"))
+# Mobile prefixes in service on the mainland (libphonenumber knows them as mobile ranges).
+MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182",
+                   "183", "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180",
+                   "181", "189")
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def contact_values(rng: random.Random, fake: Faker, account: Account, taken: set[str]) -> dict[str, Any]:
+    """Field values of one contact of ``account``: a Chinese person with a mainland mobile for a
+    Chinese company, an English-named one otherwise; email at the company's domain.
+
+    ``taken`` holds the emails and mobiles handed out so far, so that no two demo contacts
+    look like duplicates of each other.
+    """
+    chinese = _is_chinese(account.name)
+    domain = account.email.rsplit("@", 1)[-1] if "@" in account.email else "example.com"
+    if chinese:
+        name = fake["zh_CN"].name()
+        position, department = rng.choice(CHINESE_ROLES)
+        romanized = fake["zh_CN"].romanized_name()
+    else:
+        name = romanized = f"{fake['en_US'].first_name()} {fake['en_US'].last_name()}"
+        position, department = rng.choice(ENGLISH_ROLES)
+    local = ".".join(re.findall(r"[a-z]+", romanized.lower())) or "contact"
+    email = f"{local}@{domain}"
+    for attempt in range(2, 1000):
+        if email not in taken:
+            break
+        email = f"{local}{attempt}@{domain}"
+    taken.add(email)
+    mobile = ""
+    if chinese or rng.random() < 0.3:
+        for _ in range(1000):
+            mobile = rng.choice(MOBILE_PREFIXES) + f"{rng.randint(0, 99_999_999):08d}"
+            if mobile not in taken:
+                break
+        taken.add(mobile)
+    birthday = fake["en_US"].date_of_birth(minimum_age=25, maximum_age=60) if rng.random() < 0.4 else None
+    return {
+        "name": name,
+        "position": position,
+        "department": department,
+        "account": account,
+        "mobile": mobile,
+        "email": email,
+        "wechat_id": f"wx_{local.replace('.', '_')}{rng.randint(10, 99)}" if chinese and rng.random() < 0.6 else "",
+        "birthday": birthday,
+        "consent_email": rng.random() < 0.6,
+        "consent_sms": chinese and rng.random() < 0.4,
+    }
+
+
+@demo.builder("crm.contacts", order=21)
+def build_contacts(ctx: demo.DemoContext) -> None:
+    """One to three contacts per demo account, owned by the account's owner."""
+    actor = ctx.users["admin"]
+    # A forced second run adds accounts next to the old ones: give contacts only to accounts
+    # without any, and avoid the emails and mobiles already in use (stored in E.164).
+    taken: set[str] = set()
+    for email, mobile in Contact.objects.values_list("email", "mobile"):
+        taken.update({email, mobile.removeprefix("+86")})
+    count = 0
+    for account in Account.objects.filter(contacts__isnull=True, linked_contacts__isnull=True).order_by("pk"):
+        for _ in range(ctx.rng.randint(1, 3)):
+            values = contact_values(ctx.rng, ctx.fake, account, taken)
+            create_contact({**values, "owner": account.owner or actor}, actor=actor)
+            count += 1
+    ctx.created("contacts", count)

@@ -1,4 +1,4 @@
-"""Events the CRM publishes about accounts (issue #3). Subscribe in your app's handlers.py."""
+"""Events the CRM publishes about accounts (issue #3) and contacts (issue #4). Subscribe in your app's handlers.py."""
 
 from __future__ import annotations
 
@@ -44,6 +44,48 @@ class AccountOwnerChanged(DomainEvent):
 
     name: ClassVar[str] = "crm.account.owner_changed"
     account_id: int
+    old_owner_id: int | None
+    new_owner_id: int | None
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class ContactCreated(DomainEvent):
+    """A contact was created (owner: its first owner; account_id: its primary account)."""
+
+    name: ClassVar[str] = "crm.contact.created"
+    contact_id: int
+    account_id: int | None
+    owner_id: int | None
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class ContactUpdated(DomainEvent):
+    """Fields of a contact changed; ``changed`` names them (custom fields as ``cf_<key>``)."""
+
+    name: ClassVar[str] = "crm.contact.updated"
+    contact_id: int
+    changed: tuple[str, ...]
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class ContactDeleted(DomainEvent):
+    """A contact was deleted; ``contact_name`` keeps its last name for messages."""
+
+    name: ClassVar[str] = "crm.contact.deleted"
+    contact_id: int
+    contact_name: str
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class ContactOwnerChanged(DomainEvent):
+    """A contact was given to another owner (by editing it or by a transfer)."""
+
+    name: ClassVar[str] = "crm.contact.owner_changed"
+    contact_id: int
     old_owner_id: int | None
     new_owner_id: int | None
     actor_id: int | None

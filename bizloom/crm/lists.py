@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from bizloom.crm import selectors, services
 from bizloom.crm.forms import TransferOwnerForm
-from bizloom.crm.models import Account
+from bizloom.crm.models import Account, Contact
 from bizloom.platform.detail import DetailAction, DetailConfig, FieldGroup
 from bizloom.platform.listing import (
     BooleanFilter,
@@ -22,6 +22,7 @@ from bizloom.platform.listing import (
     ListConfig,
     OwnerFilter,
 )
+from bizloom.platform.listing.filters import TextFilter
 
 
 def transfer_selected(queryset: QuerySet[Account], user: Any, data: Mapping[str, Any]) -> str:
@@ -92,4 +93,78 @@ ACCOUNT_DETAIL = DetailConfig(
         DetailAction(_("Delete"), "crm:account_delete", "delete", method="post", style="danger",
                      confirm=_("Delete this account?")),
     ],
+)
+
+
+def transfer_selected_contacts(queryset: QuerySet[Contact], user: Any, data: Mapping[str, Any]) -> str:
+    """Bulk action: give the selected contacts to ``data["new_owner"]``."""
+    changed = services.transfer_contacts(list(queryset), data["new_owner"], actor=user)
+    return ngettext("%(count)d contact transferred to %(owner)s.", "%(count)d contacts transferred to %(owner)s.",
+                    changed) % {"count": changed, "owner": data["new_owner"]}
+
+
+def delete_selected_contacts(queryset: QuerySet[Contact], user: Any, data: Mapping[str, Any]) -> str:
+    """Bulk action: delete the selected contacts (the caller's transaction makes it all or nothing)."""
+    contacts = list(queryset)
+    for contact in contacts:
+        services.delete_contact(contact, actor=user)
+    return ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", len(contacts)) % {
+        "count": len(contacts)}
+
+
+CONTACT_LIST = ListConfig(
+    key="crm.contact",
+    model=Contact,
+    queryset=selectors.list_contacts,
+    url_prefix="crm:contact",
+    columns=[
+        Column("name", link=True),
+        Column("account", sort_field="account__name"),
+        Column("position"),
+        Column("department"),
+        Column("mobile", sortable=False),
+        Column("phone", sortable=False),
+        Column("email"),
+        Column("wechat_id", sortable=False),
+        Column("birthday"),
+        Column("consent_email"),
+        Column("consent_sms"),
+        Column("owner", sort_field="owner__username"),
+        Column("created_at"),
+        Column("updated_at"),
+    ],
+    default_columns=("name", "account", "position", "mobile", "email", "owner", "created_at"),
+    search_fields=("name", "email", "mobile", "wechat_id"),
+    filters=[
+        TextFilter("account__name", label=_("Account")),
+        OwnerFilter("owner"),
+        BooleanFilter("consent_email"),
+        BooleanFilter("consent_sms"),
+        DateRangeFilter("created_at"),
+    ],
+    default_sort="name",
+    custom_fields=True,
+    bulk_actions=[
+        BulkAction("transfer", _("Transfer owner"), "change", transfer_selected_contacts,
+                   form_class=TransferOwnerForm),
+        BulkAction("delete", _("Delete"), "delete", delete_selected_contacts, style="danger",
+                   confirm=_("Delete the selected contacts?")),
+    ],
+)
+
+CONTACT_DETAIL = DetailConfig(
+    model=Contact,
+    back_url_name="crm:contact_list",
+    groups=[
+        FieldGroup(_("Person"), ["account", "position", "department", "birthday", "owner"]),
+        FieldGroup(_("Contact"), ["mobile", "phone", "email", "wechat_id"]),
+        FieldGroup(_("Consent"), ["consent_email", "consent_email_at", "consent_sms", "consent_sms_at"]),
+        FieldGroup(_("Notes"), ["notes"]),
+    ],
+    actions=[
+        DetailAction(_("Edit"), "crm:contact_update", "change", style="primary"),
+        DetailAction(_("Delete"), "crm:contact_delete", "delete", method="post", style="danger",
+                     confirm=_("Delete this contact?")),
+    ],
+    template="crm/contact_detail.html",
 )

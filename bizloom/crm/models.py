@@ -56,3 +56,46 @@ class Account(CustomFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Contact(CustomFieldsMixin, models.Model):
+    """A person at an account (issue #4); has custom fields.
+
+    ``account`` is the primary account; ``accounts`` links further ones (the primary is not
+    repeated there). Phones are stored in E.164 and emails lower-cased: the services normalise
+    them at entry. ``consent_*_at`` say when a consent was last given (None while it is off);
+    the services set them, clients never do.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    position = models.CharField(_("position"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contacts", null=True, blank=True,
+                                verbose_name=_("account"), help_text=_("The primary account."))
+    accounts = models.ManyToManyField(Account, related_name="linked_contacts", blank=True,
+                                      verbose_name=_("other accounts"))
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True)
+    phone = models.CharField(_("office phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    wechat_id = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    consent_email = models.BooleanField(_("email consent"), default=False)
+    consent_email_at = models.DateTimeField(_("email consent given at"), null=True, blank=True, editable=False)
+    consent_sms = models.BooleanField(_("SMS consent"), default=False)
+    consent_sms_at = models.DateTimeField(_("SMS consent given at"), null=True, blank=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_contacts",
+                              verbose_name=_("owner"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name", "pk"]
+        permissions = [("export_contact", _("Can export contacts")), ("import_contact", _("Can import contacts"))]
+        indexes = [models.Index(fields=["name"], name="crm_contact_name_idx"),
+                   models.Index(fields=["email"], name="crm_contact_email_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from ninja import Field, FilterLookup
 
-from bizloom.crm.models import Account
+from bizloom.crm.models import Account, Contact
 from bizloom.platform.api.listing import ListFilters, OrderingParams
 from bizloom.platform.api.pagination import Page
 from bizloom.platform.api.schemas import OneOf, ReadSchema, RecordId, WriteSchema, amount_str
@@ -110,4 +110,108 @@ class AccountFilters(ListFilters):
 
 
 class AccountOrdering(OrderingParams):
+    pass
+
+
+# --- contacts (issue #4) ------------------------------------------------------------------
+
+CONTACT_ORDERING = {
+    "name": "name",
+    "account": "account__name",
+    "position": "position",
+    "department": "department",
+    "email": "email",
+    "birthday": "birthday",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+class ContactOut(ReadSchema):
+    id: int
+    name: str
+    position: str
+    department: str
+    account: int | None = Field(description="Id of the primary account.")
+    accounts: list[int] = Field(description="Ids of the other linked accounts.")
+    mobile: str = Field(description="E.164, e.g. +8613812345678.")
+    phone: str = Field(description="E.164, with ;ext=NNN for an extension.")
+    email: str
+    wechat_id: str
+    birthday: date | None
+    consent_email: bool
+    consent_email_at: datetime | None
+    consent_sms: bool
+    consent_sms_at: datetime | None
+    owner: int | None = Field(description="Id of the owning user.")
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    custom_fields: dict[str, Any] = Field(description="Custom field values by key (decimals as strings).")
+
+    @staticmethod
+    def resolve_custom_fields(obj: Contact, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = (context or {}).get("request")
+        return custom_api.output(obj, getattr(request, "user", None))
+
+    @staticmethod
+    def resolve_account(obj: Contact) -> int | None:
+        return obj.account_id
+
+    @staticmethod
+    def resolve_accounts(obj: Contact) -> list[int]:
+        return sorted(account.pk for account in obj.accounts.all())
+
+    @staticmethod
+    def resolve_owner(obj: Contact) -> int | None:
+        return obj.owner_id
+
+
+class ContactPage(Page[ContactOut]):
+    """A page of contacts."""
+
+
+class ContactPatch(WriteSchema):
+    """Any subset of a contact's fields; fields left out keep their value (custom fields too:
+    only the keys sent change; ``accounts`` replaces the linked accounts). Phones and emails
+    are normalised (E.164, lower case) and refused with 422 when invalid."""
+
+    access_model: ClassVar[str] = "crm.Contact"
+
+    name: str = Field("", min_length=1, max_length=200)
+    position: str = Field("", max_length=100)
+    department: str = Field("", max_length=100)
+    account: RecordId | None = None
+    accounts: list[RecordId] = Field(default_factory=list, max_length=100)
+    mobile: str = Field("", max_length=64)
+    phone: str = Field("", max_length=64)
+    email: str = Field("", max_length=254)
+    wechat_id: str = Field("", max_length=64)
+    birthday: date | None = None
+    consent_email: bool = False
+    consent_sms: bool = False
+    owner: RecordId | None = None
+    notes: str = Field("", max_length=20_000)
+    custom_fields: CustomFields = Field(default_factory=dict)
+
+
+class ContactIn(ContactPatch):
+    """Fields of a new contact; the caller owns it unless ``owner`` is given. A contact with
+    the email or a phone of one the caller may see is refused (409 ``duplicate_contact``)
+    unless ``allow_duplicate`` is true."""
+
+    name: str = Field(min_length=1, max_length=200)
+    allow_duplicate: bool = Field(False, description="Create the contact even if a duplicate exists.")
+
+
+class ContactFilters(ListFilters):
+    search_fields = ("name__icontains", "email__icontains", "mobile__icontains", "wechat_id__icontains")
+
+    account: Annotated[RecordId | None, FilterLookup("account_id")] = None
+    owner: Annotated[RecordId | None, FilterLookup("owner_id")] = None
+    consent_email: Annotated[bool | None, FilterLookup("consent_email")] = None
+    consent_sms: Annotated[bool | None, FilterLookup("consent_sms")] = None
+
+
+class ContactOrdering(OrderingParams):
     pass

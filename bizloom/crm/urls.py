@@ -1,7 +1,7 @@
 from django.urls import path
 
 from bizloom.crm import views
-from bizloom.crm.lists import ACCOUNT_LIST
+from bizloom.crm.lists import ACCOUNT_LIST, CONTACT_LIST
 from bizloom.platform.listing import list_urls
 
 app_name = "crm"
@@ -13,4 +13,10 @@ urlpatterns = [
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", views.account_update, name="account_update"),
     path("accounts/<int:pk>/delete/", views.account_delete, name="account_delete"),
+    # crm:contact_list, crm:contact_export, crm:contact_bulk, crm:contact_views
+    *list_urls(CONTACT_LIST, "contacts/", "contact"),
+    path("contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", views.contact_update, name="contact_update"),
+    path("contacts/<int:pk>/delete/", views.contact_delete, name="contact_delete"),
 ]
