@@ -28,8 +28,8 @@ from bizloom.crm.schemas import (
     ContactPatch,
 )
 from bizloom.platform import access
-from bizloom.platform.api.listing import apply_ordering, describe_ordering
-from bizloom.platform.api.pagination import PageParams, paginate
+from bizloom.platform.api.listing import describe_ordering, list_page
+from bizloom.platform.api.pagination import PageParams
 from bizloom.platform.api.schemas import RecordId
 from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.models import User
@@ -58,11 +58,8 @@ def _account_data(payload: AccountIn) -> dict[str, Any]:
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters], ordering: Query[AccountOrdering],
                   page: Query[PageParams]) -> dict[str, Any]:
     access.require(request.user, Account, "view")
-    queryset = filters.filter(selectors.list_accounts(request.user, "view"))
-    queryset = custom_api.filter_queryset(queryset, Account, request.GET, request.user)
-    queryset, allowed = custom_api.ordering(queryset, Account, ordering.ordering, ACCOUNT_ORDERING, request.user)
-    queryset = apply_ordering(queryset, ordering.ordering, allowed, default=["name"])
-    return paginate(queryset, page)
+    return list_page(request, selectors.list_accounts(request.user, "view"), filters=filters,
+                     ordering=ordering.ordering, allowed=ACCOUNT_ORDERING, default=["name"], page=page)
 
 
 @router.get("/accounts/{account_id}", response=AccountOut, operation_id="crm_account_get")
@@ -129,11 +126,8 @@ def _contact_data(payload: ContactPatch) -> dict[str, Any]:
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters], ordering: Query[ContactOrdering],
                   page: Query[PageParams]) -> dict[str, Any]:
     access.require(request.user, Contact, "view")
-    queryset = filters.filter(selectors.list_contacts(request.user, "view"))
-    queryset = custom_api.filter_queryset(queryset, Contact, request.GET, request.user)
-    queryset, allowed = custom_api.ordering(queryset, Contact, ordering.ordering, CONTACT_ORDERING, request.user)
-    queryset = apply_ordering(queryset, ordering.ordering, allowed, default=["name"])
-    return paginate(queryset, page)
+    return list_page(request, selectors.list_contacts(request.user, "view"), filters=filters,
+                     ordering=ordering.ordering, allowed=CONTACT_ORDERING, default=["name"], page=page)
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, operation_id="crm_contact_get")

@@ -87,3 +87,22 @@ class ListFilters(FilterSchema):
         for lookup in self.search_fields:
             condition |= Q(**{lookup: text})
         return condition
+
+
+def list_page(request: Any, queryset: QuerySet[M], *, filters: FilterSchema, ordering: str | None,
+              allowed: Mapping[str, str], default: Sequence[str], page: Any) -> dict[str, Any]:
+    """One page of a list operation, the same for every resource.
+
+    ``queryset`` is already access-restricted (the resource's selector). Applies the declared
+    ``filters``, ``cf_<key>`` custom-field filters, the ordering allow-list (custom fields
+    included when asked for) and bounded pagination.
+    """
+    from bizloom.platform.api.pagination import paginate
+    from bizloom.platform.customfields import api as custom_api
+
+    model = queryset.model
+    queryset = filters.filter(queryset)
+    queryset = custom_api.filter_queryset(queryset, model, request.GET, request.user)
+    queryset, allowed = custom_api.ordering(queryset, model, ordering, allowed, request.user)
+    queryset = apply_ordering(queryset, ordering, allowed, default=default)
+    return paginate(queryset, page)
