@@ -74,7 +74,7 @@ def export_rows(config: Any, user: Any, params: Any) -> tuple[list[str], Any, It
     columns = state.visible_columns
     header = [str(c.label) for c in columns]
     queryset = access.restrict(filtered_queryset(state, user), user, "export")
-    exports = [_exporter(c, config.model) for c in columns]
+    exports = [c.export for c in columns]
     rows = ([export(obj) for export in exports] for obj in _narrowed(queryset, columns).iterator(chunk_size=2000))
     return header, queryset, rows
 
@@ -93,37 +93,6 @@ def _narrowed(queryset: Any, columns: Sequence[Any]) -> Any:
         if column.value is not None or "__" in column.name or field is None or field.is_relation:
             return queryset
     return queryset.select_related(None)
-
-
-def _exporter(column: Any, model: Any) -> Any:
-    """``column.export``, except for plain choice columns: their labels are translated once per export.
-
-    Django's ``get_<field>_display()`` rebuilds a dict of the field's (lazy) choices on every
-    call, and ``Column.export`` calls it per row: 60 µs a cell, half of a 100,000-row export.
-    """
-    from bizloom.platform.listing.columns import model_field
-
-    field = model_field(model, column.name)
-    if column.kind != "choice" or column.value is not None or field is None or not getattr(field, "flatchoices", None):
-        return column.export
-    labels = {value: str(label) for value, label in field.flatchoices}
-    parts = column.name.split("__")
-    attname = parts[-1] if field.is_relation else getattr(field, "attname", parts[-1])
-
-    def export(obj: Any) -> Any:
-        target = obj
-        for part in parts[:-1]:
-            target = getattr(target, part, None)
-            if target is None:
-                return None
-        value = getattr(target, attname, None)
-        try:
-            label = labels.get(value, value)
-        except TypeError:  # an unhashable stored value: the slow path handles it
-            return column.export(obj)
-        return None if label is None else str(label)
-
-    return export
 
 
 def active_jobs(user: Any) -> int:

@@ -9,6 +9,7 @@ declared. The same column gives an HTML cell (localised text) and an export valu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -19,6 +20,7 @@ from django.db import models
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bizloom.common.money import quantize
@@ -61,6 +63,17 @@ def _infer_kind(field: Any) -> str:
     if isinstance(field, models.URLField):
         return "url"
     return "text"
+
+
+@functools.lru_cache(maxsize=1024)
+def _choice_labels(model: type[models.Model], field_name: str, language: str | None) -> dict[Any, str]:
+    """A field's choice labels in one language, built once.
+
+    Django's ``get_<field>_display()`` rebuilds the (lazy) choices on every call: 60 µs a cell,
+    half the time of a 100,000-row export.
+    """
+    field: Any = model._meta.get_field(field_name)
+    return {value: str(label) for value, label in (getattr(field, "flatchoices", None) or ())}
 
 
 @dataclass(frozen=True)
@@ -115,9 +128,13 @@ class Column:
             if target is None:
                 return None
         last = parts[-1]
-        if self.kind == "choice" and hasattr(target, f"get_{last}_display"):
-            return getattr(target, f"get_{last}_display")()
-        return getattr(target, last, None)
+        value = getattr(target, last, None)
+        if self.kind == "choice" and isinstance(target, models.Model):
+            try:
+                return _choice_labels(type(target), last, get_language()).get(value, value)
+            except (TypeError, FieldDoesNotExist):  # unhashable value or not a model field
+                return value
+        return value
 
     def order_by(self, descending: bool = False) -> Any:
         """The ``order_by()`` term of this column: the sort expression (empty values last) or field path."""

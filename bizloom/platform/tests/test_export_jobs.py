@@ -264,13 +264,16 @@ def test_prune_is_a_registered_periodic_job():
 
 
 def _account_list():
+    from django.urls import get_resolver
+
     from bizloom.platform.listing.views import registered_lists
 
+    get_resolver().url_patterns  # noqa: B018 - importing the URLconf registers every list
     return next(config for config in registered_lists() if config.key == "crm.account")
 
 
 def test_export_rows_match_the_columns_export(exporter, accounts):
-    # given: choice columns take a fast path (labels translated once per export)
+    # given
     config = _account_list()
     from bizloom.platform.listing import ListState
 
@@ -282,3 +285,9 @@ def test_export_rows_match_the_columns_export(exporter, accounts):
     assert list(rows) == expected
     assert header == [str(c.label) for c in state.visible_columns]
     assert {row[1] for row in expected} == {"Other"}
+    # and choice labels follow the language the export is built in
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        _header, _queryset, chinese = export_jobs.export_rows(config, exporter, state.to_params())
+        assert {row[1] for row in chinese} == {"其他"}
