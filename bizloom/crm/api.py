@@ -99,21 +99,22 @@ def delete_account(request: HttpRequest, account_id: RecordId) -> Status[None]:
 # --- contacts (issue #4) ------------------------------------------------------------------
 
 
-def _contact_data(payload: ContactPatch) -> dict[str, Any]:
+def _contact_data(payload: ContactPatch, user: Any) -> dict[str, Any]:
     """The fields the client sent, as the contact services expect them: the owner id becomes a
-    user and account ids become accounts (422 for ids that do not exist; whether the caller may
-    refer to them is the service's check). ``allow_duplicate`` is not a field and is left out."""
+    user and account ids become accounts. Ids are looked up only among accounts ``user`` may
+    view, so an account outside their scope reads exactly like one that does not exist (no
+    existence oracle). ``allow_duplicate`` is not a field and is left out."""
     data = _account_data(payload)  # type: ignore[arg-type]  # same owner handling
     data.pop("allow_duplicate", None)
     if data.get("account") is not None:
-        account = Account.objects.filter(pk=data["account"]).first()
+        account = selectors.list_accounts(user, "view").filter(pk=data["account"]).first()
         if account is None:
             message = _("No account with this id.")
             raise ValidationFailed(message, fields={"account": [message]})
         data["account"] = account
     if "accounts" in data:
         wanted = set(data["accounts"])
-        found = list(Account.objects.filter(pk__in=wanted))
+        found = list(selectors.list_accounts(user, "view").filter(pk__in=wanted))
         if len(found) != len(wanted):
             message = _("No account with this id.")
             raise ValidationFailed(message, fields={"accounts": [message]})
@@ -139,7 +140,7 @@ def get_contact(request: HttpRequest, contact_id: RecordId) -> Contact:
 @router.post("/contacts", response={201: ContactOut}, operation_id="crm_contact_create")
 def create_contact(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     access.require(request.user, Contact, "add")
-    data = _contact_data(payload)
+    data = _contact_data(payload, request.user)
     custom_api.check_writable(request.user, Contact, data.get("custom_fields"), "add")
     with custom_api.body_errors():
         contact = services.create_contact(data, actor=request.user,  # type: ignore[arg-type]
@@ -151,7 +152,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
 def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactPatch) -> Contact:
     access.require(request.user, Contact, "change")
     contact = selectors.get_contact(request.user, contact_id, "change")
-    data = _contact_data(payload)
+    data = _contact_data(payload, request.user)
     custom_api.check_writable(request.user, Contact, data.get("custom_fields"), "change")
     with custom_api.body_errors():
         return services.update_contact(contact, data, actor=request.user)  # type: ignore[arg-type]

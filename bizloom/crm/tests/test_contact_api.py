@@ -251,5 +251,6 @@ def test_account_outside_scope_is_422_and_nothing_created(client, reps):
     response = client.post(CONTACTS, {"name": "王芳", "account": theirs.pk}, content_type="application/json")
     # then
     problem = assert_problem(response, 422)
-    assert problem["errors"] == {"account": ["You may not refer to this account."]}
+    # the same answer as for an id that does not exist: the API does not reveal hidden accounts
+    assert problem["errors"] == {"account": ["No account with this id."]}
     assert Contact.objects.count() == 0
