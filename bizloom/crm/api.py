@@ -35,6 +35,8 @@ from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.models import User
 
 router = Router(tags=["crm"])
+for _area in ("pipeline", "forecast", "leads", "merging", "activities", "contracts"):
+    router.add_router("", f"bizloom.crm.{_area}.api.router")
 
 
 def _account_data(payload: AccountIn) -> dict[str, Any]:

@@ -16,3 +16,13 @@ class CrmConfig(AppConfig):
                             navigation.NavItem(_("Contacts"), "crm:contact_list", "crm.view_contact"))
         search.register(models.Account, ("name", "code", "city", "email"), "crm:account_detail")
         search.register(models.Contact, ("name", "email", "mobile"), "crm:contact_detail")
+
+        from bizloom.crm.activities import registry as activities
+        from bizloom.crm.contracts import registry as contracts
+        from bizloom.crm.forecast import registry as forecast
+        from bizloom.crm.leads import registry as leads
+        from bizloom.crm.merging import registry as merging
+        from bizloom.crm.pipeline import registry as pipeline
+
+        for area in (pipeline, forecast, leads, merging, activities, contracts):
+            area.register()

@@ -96,10 +96,3 @@ class ContactForm(CustomFieldsFormMixin, forms.ModelForm[Contact]):
         if field == "allow_duplicate" and field in self.fields:
             self.fields[field].widget = forms.CheckboxInput()
         super().add_error(field, error)
-
-
-class TransferOwnerForm(forms.Form):
-    """The new owner for the bulk "transfer" action."""
-
-    new_owner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"),
-                                       label=_("New owner"), empty_label=_("New owner…"))

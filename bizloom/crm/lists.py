@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from bizloom.crm import selectors, services
-from bizloom.crm.forms import TransferOwnerForm
 from bizloom.crm.models import Account, Contact
 from bizloom.platform.detail import DetailAction, DetailConfig, FieldGroup
 from bizloom.platform.listing import (
     BooleanFilter,
-    BulkAction,
     ChoiceFilter,
     Column,
     DateRangeFilter,
     ListConfig,
     OwnerFilter,
 )
+from bizloom.platform.listing.bulk import delete_action, transfer_owner_action
 from bizloom.platform.listing.filters import TextFilter
-
-
-def transfer_selected(queryset: QuerySet[Account], user: Any, data: Mapping[str, Any]) -> str:
-    """Bulk action: give the selected accounts to ``data["new_owner"]``."""
-    changed = services.transfer_accounts(list(queryset), data["new_owner"], actor=user)
-    return ngettext("%(count)d account transferred to %(owner)s.", "%(count)d accounts transferred to %(owner)s.",
-                    changed) % {"count": changed, "owner": data["new_owner"]}
-
-
-def delete_selected(queryset: QuerySet[Account], user: Any, data: Mapping[str, Any]) -> str:
-    """Bulk action: delete the selected accounts (the caller's transaction makes it all or nothing)."""
-    accounts = list(queryset)
-    for account in accounts:
-        services.delete_account(account, actor=user)
-    return ngettext("%(count)d account deleted.", "%(count)d accounts deleted.", len(accounts)) % {
-        "count": len(accounts)}
-
 
 ACCOUNT_LIST = ListConfig(
     key="crm.account",
@@ -73,11 +50,8 @@ ACCOUNT_LIST = ListConfig(
     ],
     default_sort="name",
     custom_fields=True,
-    bulk_actions=[
-        BulkAction("transfer", _("Transfer owner"), "change", transfer_selected, form_class=TransferOwnerForm),
-        BulkAction("delete", _("Delete"), "delete", delete_selected, style="danger",
-                   confirm=_("Delete the selected accounts?")),
-    ],
+    bulk_actions=[transfer_owner_action(services.transfer_accounts),
+                  delete_action(services.delete_account, confirm=_("Delete the selected accounts?"))],
 )
 
 ACCOUNT_DETAIL = DetailConfig(
@@ -94,22 +68,6 @@ ACCOUNT_DETAIL = DetailConfig(
                      confirm=_("Delete this account?")),
     ],
 )
-
-
-def transfer_selected_contacts(queryset: QuerySet[Contact], user: Any, data: Mapping[str, Any]) -> str:
-    """Bulk action: give the selected contacts to ``data["new_owner"]``."""
-    changed = services.transfer_contacts(list(queryset), data["new_owner"], actor=user)
-    return ngettext("%(count)d contact transferred to %(owner)s.", "%(count)d contacts transferred to %(owner)s.",
-                    changed) % {"count": changed, "owner": data["new_owner"]}
-
-
-def delete_selected_contacts(queryset: QuerySet[Contact], user: Any, data: Mapping[str, Any]) -> str:
-    """Bulk action: delete the selected contacts (the caller's transaction makes it all or nothing)."""
-    contacts = list(queryset)
-    for contact in contacts:
-        services.delete_contact(contact, actor=user)
-    return ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", len(contacts)) % {
-        "count": len(contacts)}
 
 
 CONTACT_LIST = ListConfig(
@@ -144,12 +102,8 @@ CONTACT_LIST = ListConfig(
     ],
     default_sort="name",
     custom_fields=True,
-    bulk_actions=[
-        BulkAction("transfer", _("Transfer owner"), "change", transfer_selected_contacts,
-                   form_class=TransferOwnerForm),
-        BulkAction("delete", _("Delete"), "delete", delete_selected_contacts, style="danger",
-                   confirm=_("Delete the selected contacts?")),
-    ],
+    bulk_actions=[transfer_owner_action(services.transfer_contacts),
+                  delete_action(services.delete_contact, confirm=_("Delete the selected contacts?"))],
 )
 
 CONTACT_DETAIL = DetailConfig(

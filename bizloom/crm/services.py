@@ -29,43 +29,14 @@ from bizloom.crm.events import (
 )
 from bizloom.crm.models import Account, Contact
 from bizloom.crm.normalize import InvalidValue, fold_width, normalize_email, normalize_name, normalize_phone
-from bizloom.platform import access
+from bizloom.platform import access, records
 from bizloom.platform.audit import services as audit
-from bizloom.platform.audit.models import AuditEntry
-from bizloom.platform.customfields.services import validate_custom_values
-from bizloom.platform.events import publish
 from bizloom.platform.models import User
 
 ACCOUNT_WRITABLE_FIELDS = frozenset({
     "name", "code", "industry", "tier", "city", "phone", "email", "website", "annual_revenue", "currency",
     "is_customer", "is_supplier", "owner", "notes",
 })
-CUSTOM_FIELDS_KEY = "custom_fields"
-
-
-def _assign(account: Account, data: Mapping[str, Any], *, actor: User | None) -> None:
-    """Set the given fields; ``data["custom_fields"]`` ({key: value}) is validated and merged into
-    ``custom_data`` (all keys on creation, the given ones on update)."""
-    if CUSTOM_FIELDS_KEY in data:
-        account.custom_data = validate_custom_values(
-            Account, data[CUSTOM_FIELDS_KEY], instance=account if account.pk else None,
-            partial=account.pk is not None, user=actor)
-        data = {k: v for k, v in data.items() if k != CUSTOM_FIELDS_KEY}
-    elif account.pk is None:
-        account.custom_data = validate_custom_values(Account, {}, user=actor)  # defaults and required fields
-    unknown = set(data) - ACCOUNT_WRITABLE_FIELDS
-    if unknown:
-        raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
-                          code="unknown_fields", fields={name: [_("Unknown field.")] for name in unknown})
-    for name, value in data.items():
-        setattr(account, name, value.strip() if isinstance(value, str) else value)
-
-
-def _owner_id(state: Mapping[str, Any]) -> int | None:
-    owner = state.get("owner")
-    return int(owner["id"]) if isinstance(owner, dict) else None
-
-
 @transaction.atomic
 def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
     """Create an account from validated field values; the actor owns it unless another owner is given.
@@ -76,12 +47,11 @@ def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
     Raises ValidationFailed with per-field messages when a value breaks a field rule.
     """
     account = Account()
-    _assign(account, {"owner": actor, **data}, actor=actor)
+    records.assign(account, {"owner": actor, **data}, writable=ACCOUNT_WRITABLE_FIELDS, actor=actor)
     full_clean(account)
     account.save()
-    audit.record_change(account, actor=actor, action=AuditEntry.Action.CREATE, before=None,
-                        after=audit.snapshot(account))
-    publish(AccountCreated(account_id=account.pk, owner_id=account.owner_id, actor_id=actor.pk))
+    records.created(account, actor=actor,
+                    event=AccountCreated(account_id=account.pk, owner_id=account.owner_id, actor_id=actor.pk))
     return account
 
 
@@ -97,62 +67,40 @@ def update_account(account: Account, data: Mapping[str, Any], *, actor: User) ->
     """
     account = Account.objects.select_for_update().get(pk=account.pk)
     before = audit.snapshot(account)
-    _assign(account, data, actor=actor)
+    records.assign(account, data, writable=ACCOUNT_WRITABLE_FIELDS, actor=actor)
     full_clean(account)
     account.save()
-    after = audit.snapshot(account)
-    entry = audit.record_change(account, actor=actor, action=AuditEntry.Action.UPDATE, before=before, after=after)
-    if entry is not None:
-        publish(AccountUpdated(account_id=account.pk, changed=tuple(entry.changes), actor_id=actor.pk))
-        if "owner" in entry.changes:
-            publish(AccountOwnerChanged(account_id=account.pk, old_owner_id=_owner_id(before),
-                                        new_owner_id=_owner_id(after), actor_id=actor.pk))
+    records.updated(
+        account, before, actor=actor,
+        event=lambda changed: AccountUpdated(account_id=account.pk, changed=changed, actor_id=actor.pk),
+        owner_event=lambda old, new: AccountOwnerChanged(account_id=account.pk, old_owner_id=old,
+                                                         new_owner_id=new, actor_id=actor.pk))
     return account
 
 
 @transaction.atomic
 def delete_account(account: Account, *, actor: User) -> None:
-    """Delete ``account``. Refused while other records refer to it (ProtectedError → DomainError).
+    """Delete ``account``. Refused while other records refer to it (DomainError ``account_in_use``).
 
     Records a "delete" audit entry with the last values and publishes AccountDeleted;
     a refused deletion records and publishes nothing.
     """
-    from django.db.models import ProtectedError
-
-    account_id, name = account.pk, str(account)
-    # Recorded first because the entry needs the primary key; a refusal rolls it back.
-    audit.record_change(account, actor=actor, action=AuditEntry.Action.DELETE, before=audit.snapshot(account),
-                        after=None)
-    try:
-        account.delete()
-    except ProtectedError as error:
-        raise DomainError(_("%(account)s is still referred to by other records and cannot be deleted.")
-                          % {"account": account}, code="account_in_use") from error
-    publish(AccountDeleted(account_id=account_id, account_name=name, actor_id=actor.pk))
+    records.delete(account, actor=actor, in_use_code="account_in_use",
+                   event=AccountDeleted(account_id=account.pk, account_name=str(account), actor_id=actor.pk))
 
 
 @transaction.atomic
-def transfer_accounts(accounts: list[Account], new_owner: User, *, actor: User) -> int:
+def transfer_accounts(accounts: Iterable[Account], new_owner: User, *, actor: User) -> int:
     """Give every account in ``accounts`` to ``new_owner``; returns how many changed.
 
     One UPDATE for all rows, then one "owner_change" audit entry per changed account
     (written in bulk) and one AccountOwnerChanged event each. Accounts that already
     belong to ``new_owner`` are left alone and get no entry.
     """
-    ids = [a.pk for a in accounts]
-    changing = list(Account.objects.select_for_update().filter(pk__in=ids).exclude(owner=new_owner)
-                    .order_by("pk").values_list("pk", "owner_id"))
-    if not changing:
-        return 0
-    old_owners = User.objects.in_bulk({owner_id for _pk, owner_id in changing if owner_id is not None})
-    changed = Account.objects.filter(pk__in=[pk for pk, _owner in changing]).update(owner=new_owner)
-    audit.record_bulk(Account, [pk for pk, _owner in changing], actor=actor, action=AuditEntry.Action.OWNER_CHANGE,
-                      changes_by_id={pk: {"owner": (old_owners.get(owner_id) if owner_id else None, new_owner)}
-                                     for pk, owner_id in changing})
-    for pk, owner_id in changing:
-        publish(AccountOwnerChanged(account_id=pk, old_owner_id=owner_id, new_owner_id=new_owner.pk,
-                                    actor_id=actor.pk))
-    return changed
+    return records.transfer_owner(
+        Account, accounts, new_owner, actor=actor,
+        event=lambda pk, old: AccountOwnerChanged(account_id=pk, old_owner_id=old, new_owner_id=new_owner.pk,
+                                                  actor_id=actor.pk))
 
 
 # --- contacts (issue #4) ------------------------------------------------------------------
@@ -206,23 +154,13 @@ def _assign_contact(contact: Contact, data: Mapping[str, Any], *, actor: User) -
     """Set the given (normalised) fields of ``contact``; returns the other accounts to link
     (None when ``data`` leaves them alone).
 
-    Custom fields as in ``_assign``. A primary or linked account that the actor may not view
+    Custom fields as in ``records.assign``. A primary or linked account that the actor may not view
     is refused (``access.check_reference``) unless the contact already refers to it. Turning a
     consent on stamps its ``*_at`` time; turning it off clears it.
     """
-    if CUSTOM_FIELDS_KEY in data:
-        contact.custom_data = validate_custom_values(
-            Contact, data[CUSTOM_FIELDS_KEY], instance=contact if contact.pk else None,
-            partial=contact.pk is not None, user=actor)
-        data = {k: v for k, v in data.items() if k != CUSTOM_FIELDS_KEY}
-    elif contact.pk is None:
-        contact.custom_data = validate_custom_values(Contact, {}, user=actor)  # defaults and required fields
-    unknown = set(data) - CONTACT_WRITABLE_FIELDS
-    if unknown:
-        raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
-                          code="unknown_fields", fields={name: [_("Unknown field.")] for name in unknown})
     if "account" in data and data["account"] is not None and data["account"].pk != contact.account_id:
         access.check_reference(actor, data["account"], field="account")
+    records.assign(contact, data, writable=CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",))
     accounts: list[Account] | None = None
     if "accounts" in data:
         current = set(contact.accounts.values_list("pk", flat=True)) if contact.pk else set()
@@ -230,10 +168,6 @@ def _assign_contact(contact: Contact, data: Mapping[str, Any], *, actor: User) -
         for linked in accounts:
             if linked.pk not in current:
                 access.check_reference(actor, linked, field="accounts")
-    for name, value in data.items():
-        if name == "accounts":
-            continue
-        setattr(contact, name, value.strip() if isinstance(value, str) else value)
     for flag, stamp in CONTACT_CONSENTS:
         if not getattr(contact, flag):
             setattr(contact, stamp, None)
@@ -316,10 +250,9 @@ def create_contact(data: Mapping[str, Any], *, actor: User, allow_duplicate: boo
     contact.save()
     if accounts:
         contact.accounts.set(accounts)
-    audit.record_change(contact, actor=actor, action=AuditEntry.Action.CREATE, before=None,
-                        after=_contact_snapshot(contact))
-    publish(ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
-                           actor_id=actor.pk))
+    records.created(contact, actor=actor, snapshot=_contact_snapshot(contact),
+                    event=ContactCreated(contact_id=contact.pk, account_id=contact.account_id,
+                                         owner_id=contact.owner_id, actor_id=actor.pk))
     return contact
 
 
@@ -341,35 +274,23 @@ def update_contact(contact: Contact, data: Mapping[str, Any], *, actor: User) ->
     contact.save()
     if accounts is not None:
         contact.accounts.set(accounts)
-    after = _contact_snapshot(contact)
-    entry = audit.record_change(contact, actor=actor, action=AuditEntry.Action.UPDATE, before=before, after=after)
-    if entry is not None:
-        publish(ContactUpdated(contact_id=contact.pk, changed=tuple(entry.changes), actor_id=actor.pk))
-        if "owner" in entry.changes:
-            publish(ContactOwnerChanged(contact_id=contact.pk, old_owner_id=_owner_id(before),
-                                        new_owner_id=_owner_id(after), actor_id=actor.pk))
+    records.updated(
+        contact, before, actor=actor, after=_contact_snapshot(contact),
+        event=lambda changed: ContactUpdated(contact_id=contact.pk, changed=changed, actor_id=actor.pk),
+        owner_event=lambda old, new: ContactOwnerChanged(contact_id=contact.pk, old_owner_id=old,
+                                                         new_owner_id=new, actor_id=actor.pk))
     return contact
 
 
 @transaction.atomic
 def delete_contact(contact: Contact, *, actor: User) -> None:
-    """Delete ``contact``. Refused while other records refer to it (ProtectedError → DomainError).
+    """Delete ``contact``. Refused while other records refer to it (DomainError ``contact_in_use``).
 
     Records a "delete" audit entry with the last values and publishes ContactDeleted;
     a refused deletion records and publishes nothing.
     """
-    from django.db.models import ProtectedError
-
-    contact_id, name = contact.pk, str(contact)
-    # Recorded first because the entry needs the primary key; a refusal rolls it back.
-    audit.record_change(contact, actor=actor, action=AuditEntry.Action.DELETE, before=_contact_snapshot(contact),
-                        after=None)
-    try:
-        contact.delete()
-    except ProtectedError as error:
-        raise DomainError(_("%(contact)s is still referred to by other records and cannot be deleted.")
-                          % {"contact": contact}, code="contact_in_use") from error
-    publish(ContactDeleted(contact_id=contact_id, contact_name=name, actor_id=actor.pk))
+    records.delete(contact, actor=actor, in_use_code="contact_in_use", snapshot=_contact_snapshot(contact),
+                   event=ContactDeleted(contact_id=contact.pk, contact_name=str(contact), actor_id=actor.pk))
 
 
 @transaction.atomic
@@ -380,17 +301,7 @@ def transfer_contacts(contacts: Iterable[Contact], new_owner: User, *, actor: Us
     ContactOwnerChanged event per changed contact; contacts already owned by
     ``new_owner`` are left alone.
     """
-    ids = [c.pk for c in contacts]
-    changing = list(Contact.objects.select_for_update().filter(pk__in=ids).exclude(owner=new_owner)
-                    .order_by("pk").values_list("pk", "owner_id"))
-    if not changing:
-        return 0
-    old_owners = User.objects.in_bulk({owner_id for _pk, owner_id in changing if owner_id is not None})
-    changed = Contact.objects.filter(pk__in=[pk for pk, _owner in changing]).update(owner=new_owner)
-    audit.record_bulk(Contact, [pk for pk, _owner in changing], actor=actor, action=AuditEntry.Action.OWNER_CHANGE,
-                      changes_by_id={pk: {"owner": (old_owners.get(owner_id) if owner_id else None, new_owner)}
-                                     for pk, owner_id in changing})
-    for pk, owner_id in changing:
-        publish(ContactOwnerChanged(contact_id=pk, old_owner_id=owner_id, new_owner_id=new_owner.pk,
-                                    actor_id=actor.pk))
-    return changed
+    return records.transfer_owner(
+        Contact, contacts, new_owner, actor=actor,
+        event=lambda pk, old: ContactOwnerChanged(contact_id=pk, old_owner_id=old, new_owner_id=new_owner.pk,
+                                                  actor_id=actor.pk))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from bizloom.crm import views
 from bizloom.crm.lists import ACCOUNT_LIST, CONTACT_LIST
@@ -19,4 +19,11 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact_update"),
     path("contacts/<int:pk>/delete/", views.contact_delete, name="contact_delete"),
+    # one include per area; each area's URL names carry its prefix (crm:opportunity_list, ...)
+    path("", include("bizloom.crm.pipeline.urls")),
+    path("", include("bizloom.crm.forecast.urls")),
+    path("", include("bizloom.crm.leads.urls")),
+    path("", include("bizloom.crm.merging.urls")),
+    path("", include("bizloom.crm.activities.urls")),
+    path("", include("bizloom.crm.contracts.urls")),
 ]

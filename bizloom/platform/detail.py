@@ -11,6 +11,14 @@ timeline items (activities, changes, comments, attachments) with ``timeline.regi
 
     timeline.register(audit_entries)              # every model
     timeline.register(activity_entries, Account)  # only accounts
+
+Modules add blocks below a record's fields the same way, with ``sections.register``: the
+account's 360 page is the account detail page plus the sections that contacts,
+opportunities, activities, contracts and, later, orders, invoices and tickets register
+for ``Account``::
+
+    sections.register(RelatedSection("contracts", _("Contracts"), "crm/contracts/_section.html",
+                                     contracts_of_account, order=40), Account)
 """
 
 from __future__ import annotations
@@ -82,6 +90,55 @@ class TimelineRegistry:
 
 
 timeline = TimelineRegistry()
+
+
+@dataclass(frozen=True)
+class RelatedSection:
+    """A block under a record's fields (its contacts, open opportunities, activities, ...).
+
+    ``context(obj, user)`` returns the template context of the block, or None to leave it out
+    (the user may not view those records, or there is nothing to show for this record).
+    It must read through selectors, so the block shows only what ``user`` may see.
+    The template receives ``section`` (``key``, ``title``, ``data``: the returned dict) and
+    ``object``. Lower ``order`` comes first.
+    """
+
+    key: str
+    title: str | Promise
+    template: str
+    context: Callable[[Any, Any], dict[str, Any] | None]
+    order: int = 100
+
+
+class SectionRegistry:
+    """The related sections per model."""
+
+    def __init__(self) -> None:
+        self._sections: list[tuple[type[models.Model], RelatedSection]] = []
+
+    def register(self, section: RelatedSection, model: type[models.Model]) -> RelatedSection:
+        """Show ``section`` on the detail pages of ``model`` (re-registering a key replaces it)."""
+        self._sections = [(m, s) for m, s in self._sections if not (m is model and s.key == section.key)]
+        self._sections.append((model, section))
+        return section
+
+    def unregister(self, key: str, model: type[models.Model]) -> None:
+        """Remove the section ``key`` of ``model`` (tests use this)."""
+        self._sections = [(m, s) for m, s in self._sections if not (m is model and s.key == key)]
+
+    def for_record(self, obj: models.Model, user: Any) -> list[dict[str, Any]]:
+        """The sections of ``obj``'s model that have something for ``user``, in order."""
+        shown = []
+        for model, section in sorted(self._sections, key=lambda item: item[1].order):
+            if isinstance(obj, model):
+                data = section.context(obj, user)
+                if data is not None:
+                    shown.append({"key": section.key, "title": section.title, "template": section.template,
+                                  "data": data})
+        return shown
+
+
+sections = SectionRegistry()
 
 DEFAULT_TEMPLATE = "platform/detail/page.html"
 # The default page plus the "Share" panel (issue #3); used when a config keeps the default.
@@ -174,6 +231,7 @@ def detail_context(config: DetailConfig, obj: models.Model, user: Any) -> dict[s
         "actions": actions,
         "groups": groups,
         "timeline": timeline.entries(obj, user),
+        "related_sections": sections.for_record(obj, user),
         "back_url": reverse(config.back_url_name) if config.back_url_name else "",
         "sharing": sharing_context(obj, user),
     }

@@ -237,6 +237,7 @@ def test_create_and_update_record_audit_entries(boss, acme):
     assert (create.action, create.actor, create.object_repr) == ("create", boss, "王芳")
     assert create.changes == {"name": [None, "王芳"], "account": [None, ref(acme)], "email": [None, "wang@example.com"],
                               "consent_email": [None, False], "consent_sms": [None, False],
+                              "is_key_contact": [None, False],
                               "owner": [None, ref(boss)]}
     assert (update.action, update.changes) == ("update", {"position": ["", "采购经理"]})
 

@@ -65,6 +65,7 @@ class AuditEntry(models.Model):
         STATE_CHANGE = "state_change", _("Status changed")
         OWNER_CHANGE = "owner_change", _("Owner changed")
         SHARE = "share", _("Shared")
+        MERGE = "merge", _("Merged")
 
     class Channel(models.TextChoices):
         WEB = ctx.CHANNEL_WEB, _("web")

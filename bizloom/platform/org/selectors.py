@@ -115,6 +115,11 @@ class MatrixRow:
     cells: list[dict[str, Any]]
     fields: list[dict[str, Any]]
 
+    @property
+    def model_label(self) -> str:
+        """``app_label.ModelName`` (templates must not touch ``model``: they would call the class)."""
+        return self.model._meta.label
+
 
 def grantable_actions(model: type[models.Model]) -> list[str]:
     """The actions of ``model`` that have a permission row (so a role can hold them)."""

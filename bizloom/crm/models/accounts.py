@@ -1,4 +1,4 @@
-"""CRM records. Accounts come first: they are the party every other module refers to."""
+"""Accounts and contacts: the parties every other module refers to."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from bizloom.platform.customfields.models import CustomFieldsMixin
+
+
+class Tag(models.Model):
+    """A free label on accounts (``Account.tags``); names are unique ignoring case."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Account(CustomFieldsMixin, models.Model):
@@ -43,6 +58,13 @@ class Account(CustomFieldsMixin, models.Model):
     is_supplier = models.BooleanField(_("supplier"), default=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts",
                               verbose_name=_("owner"), null=True, blank=True)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, related_name="children", null=True, blank=True,
+                               verbose_name=_("parent account"))
+    billing_address = models.TextField(_("billing address"), blank=True)
+    shipping_address = models.TextField(_("shipping address"), blank=True)
+    tags = models.ManyToManyField(Tag, related_name="accounts", blank=True, verbose_name=_("tags"))
+    account_plan = models.TextField(_("account plan"), blank=True,
+                                    help_text=_("Goals, strategy and next steps for a key account."))
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -83,6 +105,8 @@ class Contact(CustomFieldsMixin, models.Model):
     consent_email_at = models.DateTimeField(_("email consent given at"), null=True, blank=True, editable=False)
     consent_sms = models.BooleanField(_("SMS consent"), default=False)
     consent_sms_at = models.DateTimeField(_("SMS consent given at"), null=True, blank=True, editable=False)
+    is_key_contact = models.BooleanField(_("key contact"), default=False,
+                                         help_text=_("A decision maker or influencer in the account plan."))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_contacts",
                               verbose_name=_("owner"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)

@@ -1,0 +1,1 @@
+"""Activities, reminders, my day, the calendar and the iCalendar feed."""

@@ -1,0 +1,1 @@
+"""The forecast: weighted and unweighted amounts by month and owner, won against targets."""

@@ -1,0 +1,1 @@
+"""Leads and their conversion into account, contact and opportunity."""

@@ -1,0 +1,1 @@
+"""The duplicate queue and the merge tool."""

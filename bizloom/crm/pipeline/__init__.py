@@ -1,0 +1,1 @@
+"""Opportunities, pipelines and stages, loss reasons, competitors, the kanban board."""
