@@ -24,6 +24,7 @@ from bizloom.platform import access
 from bizloom.platform.listing.views import record_urls, registered_lists
 from bizloom.platform.models import User
 from bizloom.platform.org import services as org
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,11 @@ def _text_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
 
 
 def _make(model: type[models.Model], owner: User | None, **values: Any) -> models.Model:
-    """A record of ``model`` with generic values for required fields (skips when it cannot)."""
+    """A record of ``model``: from its factory in ``tests.factories`` when it has one, else with
+    generic values for required fields (skips when it cannot)."""
+    factory = factories.factory_for(model)
+    if factory is not None:
+        return factory(owner, **values)
     data: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
         if field.primary_key or field.has_default() or field.null or getattr(field, "auto_now", False) \
