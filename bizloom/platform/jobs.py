@@ -31,3 +31,12 @@ def prune_task_results() -> int:
     cutoff = timezone.now() - TASK_RESULT_RETENTION
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()
     return deleted
+
+
+@scheduler.periodic(every=timedelta(hours=1), name="platform.prune_idempotency_keys")
+@task()
+def prune_idempotency_keys() -> int:
+    """Forget stored responses of Idempotency-Key calls older than a day."""
+    from bizloom.platform.api import idempotency
+
+    return idempotency.prune()

@@ -263,3 +263,30 @@ class RecordShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type} #{self.object_id} → {self.user or self.team} ({self.level})"
+
+
+class IdempotentRequest(models.Model):
+    """A write API call made with an ``Idempotency-Key`` header and the response it got.
+
+    A retry with the same key (by the same caller) gets the stored response instead of
+    running again. The row is written in the same transaction as the call's own changes, so
+    it exists exactly when they do. ``scope`` identifies the caller (user or token);
+    ``fingerprint`` is the SHA-256 of method, path and body, to refuse a key reused for a
+    different request.
+    """
+
+    scope = models.CharField(_("caller"), max_length=80)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    body = models.BinaryField(_("response body"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="platform_idempotency_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

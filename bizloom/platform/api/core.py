@@ -17,6 +17,7 @@ from ninja import NinjaAPI
 from ninja.constants import NOT_SET
 from ninja.openapi.docs import Swagger, _csrf_needed
 
+from bizloom.platform.api.idempotency import idempotent
 from bizloom.platform.api.parsing import JsonParser
 from bizloom.platform.api.problem import install_problem_handlers, problem_response
 
@@ -68,8 +69,9 @@ def check_docs_assets(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
 
 
 class BizloomAPI(NinjaAPI):
-    """NinjaAPI answering every error as problem+json, parsing JSON only, and giving 404/405
-    problems (not HTML pages) for unknown addresses and methods under its prefix."""
+    """NinjaAPI answering every error as problem+json, parsing JSON only, giving 404/405
+    problems (not HTML pages) for unknown addresses and methods under its prefix, and
+    honouring ``Idempotency-Key`` on write calls (``idempotency.py``)."""
 
     def __init__(self, *, auth: Sequence[Callable[..., Any]] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("parser", JsonParser())
@@ -81,6 +83,6 @@ class BizloomAPI(NinjaAPI):
         patterns = super()._get_urls()
         for pattern in patterns:
             if isinstance(pattern, URLPattern) and pattern.name not in {"openapi-json", "openapi-view", "api-root"}:
-                pattern.callback = _problem_405(pattern.callback)
+                pattern.callback = idempotent(_problem_405(pattern.callback))
         patterns.append(re_path(r"^.*$", _not_found, name="not-found"))
         return patterns
