@@ -112,6 +112,8 @@ class Opportunity(CustomFieldsMixin, models.Model):
     expected_close = models.DateField(_("expected close date"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=32, choices=Source, blank=True)
     campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, blank=True,
+                                 help_text=_("What happens next, e.g. “Send the revised quote by Friday”."))
     competitors = models.ManyToManyField(Competitor, related_name="opportunities", blank=True,
                                          verbose_name=_("competitors"))
     loss_reason = models.ForeignKey(LossReason, on_delete=models.PROTECT, related_name="opportunities", null=True,
