@@ -61,31 +61,40 @@ def _user(context: dict[str, Any] | None) -> Any:
 
 
 class LineOut(Schema):
+    """A product line. Its prices are null for callers whose roles hide the opportunity's amount
+    (they would tell it)."""
+
     id: int
     position: int
     product_name: str
     description: str
     quantity: str
-    unit_price: str
-    discount_percent: str
+    unit_price: str | None
+    discount_percent: str | None
     delivery_date: date | None
-    total: str = Field(description="quantity × unit price × (1 − discount), rounded to cents.")
+    total: str | None = Field(description="quantity × unit price × (1 − discount), rounded to cents; "
+                                          "null when the amount is hidden from you.")
 
     @staticmethod
     def resolve_quantity(obj: OpportunityLine) -> str | None:
         return amount_str(obj.quantity)
 
     @staticmethod
-    def resolve_unit_price(obj: OpportunityLine) -> str | None:
-        return amount_str(obj.unit_price)
+    def resolve_unit_price(obj: OpportunityLine, context: dict[str, Any] | None = None) -> str | None:
+        return amount_str(obj.unit_price) if _shows_amount(context) else None
 
     @staticmethod
-    def resolve_discount_percent(obj: OpportunityLine) -> str | None:
-        return amount_str(obj.discount_percent, 2)
+    def resolve_discount_percent(obj: OpportunityLine, context: dict[str, Any] | None = None) -> str | None:
+        return amount_str(obj.discount_percent, 2) if _shows_amount(context) else None
 
     @staticmethod
-    def resolve_total(obj: OpportunityLine) -> str | None:
-        return amount_str(obj.total, 2)
+    def resolve_total(obj: OpportunityLine, context: dict[str, Any] | None = None) -> str | None:
+        return amount_str(obj.total, 2) if _shows_amount(context) else None
+
+
+def _shows_amount(context: dict[str, Any] | None) -> bool:
+    user = _user(context)
+    return user is None or access.field_policy(user, Opportunity, "view").shows("amount")
 
 
 class OpportunityOut(ReadSchema):

@@ -224,3 +224,20 @@ def test_a_used_stage_cannot_be_deleted_through_the_api(client, boss, opportunit
     response = client.delete(f"{API}/stages/{stages['Prospecting'].pk}")
     # then
     assert problem(response, 409)["code"] == "stage_in_use"
+
+
+def test_line_prices_are_null_for_a_role_that_hides_the_amount(client, root, rep, rep_role, stages):
+    # given a role that hides the opportunity amount, and a rep's opportunity with a line
+    from bizloom.platform.org import services as org
+
+    org.set_field_rule(rep_role, Opportunity, "amount", "hidden", actor=root)
+    account = crm.create_account({"name": "深圳精密机械有限公司"}, actor=rep)
+    opportunity = services.create_opportunity({"name": "数控项目", "account": account, "lines": [LINE]}, actor=rep)
+    client.force_login(rep)
+    # when
+    body = client.get(f"{API}/opportunities/{opportunity.pk}").json()
+    # then the line still names the product but tells no price
+    line = body["lines"][0]
+    assert line["product_name"] == "工业机器人 IRB-120"
+    assert (line["unit_price"], line["discount_percent"], line["total"]) == (None, None, None)
+    assert "amount" not in body or body["amount"] is None
