@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -40,6 +42,11 @@ class Activity(CustomFieldsMixin, models.Model):
         DAILY = "daily", _("Daily")
         WEEKLY = "weekly", _("Weekly")
         MONTHLY = "monthly", _("Monthly")
+
+    # Completing or cancelling is final; a mistake is corrected by scheduling a new activity.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PLANNED: frozenset({Status.DONE, Status.CANCELLED}),
+    }
 
     kind = models.CharField(_("type"), max_length=16, choices=Kind, default=Kind.TASK)
     subject = models.CharField(_("subject"), max_length=200)
