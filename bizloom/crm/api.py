@@ -8,8 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from bizloom.common.errors import ValidationFailed
-from bizloom.crm import selectors, services
+from bizloom.crm import apidata, selectors, services
 from bizloom.crm.models import Account, Contact
 from bizloom.crm.schemas import (
     ACCOUNT_ORDERING,
@@ -32,26 +31,18 @@ from bizloom.platform.api.listing import describe_ordering, list_page
 from bizloom.platform.api.pagination import PageParams
 from bizloom.platform.api.schemas import RecordId
 from bizloom.platform.customfields import api as custom_api
-from bizloom.platform.models import User
 
 router = Router(tags=["crm"])
 for _area in ("pipeline", "forecast", "leads", "merging", "activities", "contracts"):
     router.add_router("", f"bizloom.crm.{_area}.api.router")
 
 
-def _account_data(payload: AccountIn) -> dict[str, Any]:
-    """The fields the client sent, as the services expect them: the owner id becomes a user.
-
-    Fields left out are not passed, so the model's defaults (and the service's default
-    owner) apply on create and the stored values stay on update.
-    """
-    data = payload.model_dump(exclude_unset=True)
-    if data.get("owner") is not None:
-        owner = User.objects.filter(pk=data["owner"], is_active=True).first()
-        if owner is None:
-            message = _("No active user with this id.")
-            raise ValidationFailed(message, fields={"owner": [message]})
-        data["owner"] = owner
+def _account_data(payload: AccountIn, user: Any) -> dict[str, Any]:
+    """The fields the client sent, as the account services take them: the owner id becomes a
+    user and the parent id an account the caller may view; tags stay names."""
+    data = apidata.sent_fields(payload)
+    apidata.resolve_owner(data)
+    apidata.resolve_record(data, "parent", Account.objects.all(), user, _("No account with this id."))
     return data
 
 
@@ -73,7 +64,7 @@ def get_account(request: HttpRequest, account_id: RecordId) -> Account:
 @router.post("/accounts", response={201: AccountOut}, operation_id="crm_account_create")
 def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
     access.require(request.user, Account, "add")
-    data = _account_data(payload)
+    data = _account_data(payload, request.user)
     custom_api.check_writable(request.user, Account, data.get("custom_fields"), "add")
     with custom_api.body_errors():
         account = services.create_account(data, actor=request.user)  # type: ignore[arg-type]
@@ -84,7 +75,7 @@ def create_account(request: HttpRequest, payload: AccountIn) -> Status[Account]:
 def update_account(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> Account:
     access.require(request.user, Account, "change")
     account = selectors.get_account(request.user, account_id, "change")
-    data = _account_data(payload)
+    data = _account_data(payload, request.user)
     custom_api.check_writable(request.user, Account, data.get("custom_fields"), "change")
     with custom_api.body_errors():
         return services.update_account(account, data, actor=request.user)  # type: ignore[arg-type]
@@ -102,25 +93,14 @@ def delete_account(request: HttpRequest, account_id: RecordId) -> Status[None]:
 
 
 def _contact_data(payload: ContactPatch, user: Any) -> dict[str, Any]:
-    """The fields the client sent, as the contact services expect them: the owner id becomes a
-    user and account ids become accounts. Ids are looked up only among accounts ``user`` may
-    view, so an account outside their scope reads exactly like one that does not exist (no
-    existence oracle). ``allow_duplicate`` is not a field and is left out."""
-    data = _account_data(payload)  # type: ignore[arg-type]  # same owner handling
+    """The fields the client sent, as the contact services take them: the owner id becomes a
+    user and account ids become accounts the caller may view. ``allow_duplicate`` is not a
+    field and is left out."""
+    data = apidata.sent_fields(payload)
     data.pop("allow_duplicate", None)
-    if data.get("account") is not None:
-        account = selectors.list_accounts(user, "view").filter(pk=data["account"]).first()
-        if account is None:
-            message = _("No account with this id.")
-            raise ValidationFailed(message, fields={"account": [message]})
-        data["account"] = account
-    if "accounts" in data:
-        wanted = set(data["accounts"])
-        found = list(selectors.list_accounts(user, "view").filter(pk__in=wanted))
-        if len(found) != len(wanted):
-            message = _("No account with this id.")
-            raise ValidationFailed(message, fields={"accounts": [message]})
-        data["accounts"] = found
+    apidata.resolve_owner(data)
+    apidata.resolve_record(data, "account", Account.objects.all(), user, _("No account with this id."))
+    apidata.resolve_records(data, "accounts", Account.objects.all(), user, _("No account with this id."))
     return data
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
+from django.db.models import Q
 from ninja import Field, FilterLookup
 
 from bizloom.crm.models import Account, Contact
@@ -21,6 +22,8 @@ Tier = Annotated[str, OneOf(Account.Tier)]
 CustomFields = Annotated[dict[str, Any], Field(
     max_length=200, description="Custom field values by key: text, numbers (decimals as strings), ISO dates, "
     "true/false, a choice value, a list of choice values, or a record id. null clears a value.")]
+TagNames = Annotated[list[Annotated[str, Field(max_length=200)]], Field(
+    max_length=50, description="Tag names; a name that does not exist yet creates the tag (matched ignoring case).")]
 
 ACCOUNT_ORDERING = {
     "name": "name",
@@ -49,6 +52,11 @@ class AccountOut(ReadSchema):
     is_customer: bool
     is_supplier: bool
     owner: int | None = Field(description="Id of the owning user.")
+    parent: int | None = Field(description="Id of the parent account.")
+    tags: list[str] = Field(description="Tag names, sorted.")
+    billing_address: str
+    shipping_address: str
+    account_plan: str
     notes: str
     created_at: datetime
     updated_at: datetime
@@ -58,6 +66,14 @@ class AccountOut(ReadSchema):
     def resolve_custom_fields(obj: Account, context: dict[str, Any] | None = None) -> dict[str, Any]:
         request = (context or {}).get("request")
         return custom_api.output(obj, getattr(request, "user", None))
+
+    @staticmethod
+    def resolve_parent(obj: Account) -> int | None:
+        return obj.parent_id
+
+    @staticmethod
+    def resolve_tags(obj: Account) -> list[str]:
+        return sorted(tag.name for tag in obj.tags.all())
 
     @staticmethod
     def resolve_annual_revenue(obj: Account) -> str | None:
@@ -88,6 +104,11 @@ class AccountIn(WriteSchema):
     is_customer: bool = True
     is_supplier: bool = False
     owner: RecordId | None = None
+    parent: RecordId | None = Field(None, description="Id of the parent account (one you may see; no cycles).")
+    tags: TagNames = Field(default_factory=list)
+    billing_address: str = Field("", max_length=2000)
+    shipping_address: str = Field("", max_length=2000)
+    account_plan: str = Field("", max_length=20_000)
     notes: str = Field("", max_length=20_000)
     custom_fields: CustomFields = Field(default_factory=dict)
 
@@ -107,6 +128,14 @@ class AccountFilters(ListFilters):
     is_customer: Annotated[bool | None, FilterLookup("is_customer")] = None
     is_supplier: Annotated[bool | None, FilterLookup("is_supplier")] = None
     owner: Annotated[RecordId | None, FilterLookup("owner_id")] = None
+    parent: Annotated[RecordId | None, FilterLookup("parent_id")] = None
+    tag: str | None = Field(None, max_length=50, description="Accounts carrying this tag (ignoring case).")
+
+    def filter_tag(self, value: str | None) -> Q:
+        """Accounts linked to the tag named ``value``."""
+        if not value:
+            return Q()
+        return Q(pk__in=Account.tags.through.objects.filter(tag__name__iexact=value.strip()).values("account_id"))
 
 
 class AccountOrdering(OrderingParams):
@@ -132,6 +161,7 @@ class ContactOut(ReadSchema):
     name: str
     position: str
     department: str
+    is_key_contact: bool
     account: int | None = Field(description="Id of the primary account.")
     accounts: list[int] = Field(description="Ids of the other linked accounts.")
     mobile: str = Field(description="E.164, e.g. +8613812345678.")
@@ -181,6 +211,7 @@ class ContactPatch(WriteSchema):
     name: str = Field("", min_length=1, max_length=200)
     position: str = Field("", max_length=100)
     department: str = Field("", max_length=100)
+    is_key_contact: bool = False
     account: RecordId | None = None
     accounts: list[RecordId] = Field(default_factory=list, max_length=100)
     mobile: str = Field("", max_length=64)
@@ -209,6 +240,7 @@ class ContactFilters(ListFilters):
 
     account: Annotated[RecordId | None, FilterLookup("account_id")] = None
     owner: Annotated[RecordId | None, FilterLookup("owner_id")] = None
+    is_key_contact: Annotated[bool | None, FilterLookup("is_key_contact")] = None
     consent_email: Annotated[bool | None, FilterLookup("consent_email")] = None
     consent_sms: Annotated[bool | None, FilterLookup("consent_sms")] = None
 

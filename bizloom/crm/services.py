@@ -1,7 +1,8 @@
 """CRM use cases. Views, the API, imports and automation all call these.
 
-Accounts (issue #3) and contacts (issue #4). Every write records the audit trail and
-publishes a ``bizloom.crm.events`` event in the same transaction (issue #3).
+Accounts (issue #3; parent, addresses, tags and account plan in issue #4) and contacts
+(issue #4). Every write records the audit trail and publishes a ``bizloom.crm.events``
+event in the same transaction (issue #3).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ from bizloom.crm.events import (
     ContactOwnerChanged,
     ContactUpdated,
 )
-from bizloom.crm.models import Account, Contact
+from bizloom.crm.models import Account, Contact, Tag
 from bizloom.crm.normalize import InvalidValue, fold_width, normalize_email, normalize_name, normalize_phone
 from bizloom.platform import access, records
 from bizloom.platform.audit import services as audit
@@ -35,22 +36,117 @@ from bizloom.platform.models import User
 
 ACCOUNT_WRITABLE_FIELDS = frozenset({
     "name", "code", "industry", "tier", "city", "phone", "email", "website", "annual_revenue", "currency",
-    "is_customer", "is_supplier", "owner", "notes",
+    "is_customer", "is_supplier", "owner", "notes", "parent", "billing_address", "shipping_address", "tags",
+    "account_plan",
 })
+TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length or 50
+MAX_TAGS = 50
+# How far up a parent chain the cycle check walks; a deeper hierarchy is refused as well.
+MAX_ACCOUNT_DEPTH = 50
+
+
+def clean_tag_names(names: Iterable[Any]) -> list[str]:
+    """Tag names as stored: trimmed, width-folded, inner blanks collapsed, without empty ones and
+    without repeats ignoring case (the first spelling wins), in the given order.
+
+    Raises ValidationFailed on ``tags`` for a name longer than 50 characters or more than 50 tags.
+    """
+    found: dict[str, str] = {}
+    for raw in names:
+        name = " ".join(fold_width(str(raw or "")).split())
+        if not name:
+            continue
+        if len(name) > TAG_MAX_LENGTH:
+            message = _("A tag may have at most %(limit)d characters: “%(tag)s”.") % {
+                "limit": TAG_MAX_LENGTH, "tag": name[:TAG_MAX_LENGTH] + "…"}
+            raise ValidationFailed(message, code="tag_too_long", fields={"tags": [message]})
+        found.setdefault(name.casefold(), name)
+    if len(found) > MAX_TAGS:
+        message = _("An account may have at most %(limit)d tags.") % {"limit": MAX_TAGS}
+        raise ValidationFailed(message, code="too_many_tags", fields={"tags": [message]})
+    return list(found.values())
+
+
+def resolve_tags(names: Iterable[Any]) -> list[Tag]:
+    """The tags called ``names`` (matched ignoring case), creating the ones that do not exist yet.
+
+    Safe against two writers creating the same new tag at once (the loser reads the winner's).
+    """
+    tags: list[Tag] = []
+    for name in clean_tag_names(names):
+        tag = Tag.objects.filter(name__iexact=name).order_by("pk").first()
+        if tag is None:
+            try:
+                with transaction.atomic():  # savepoint: a lost race leaves the caller's transaction usable
+                    tag = Tag.objects.create(name=name)
+            except IntegrityError:
+                tag = Tag.objects.get(name=name)
+        tags.append(tag)
+    return tags
+
+
+def _check_parent(account: Account, parent: Account | None, *, actor: User) -> None:
+    """Refuse a parent the actor may not view (unless it is already the parent) or one that would
+    make a cycle (the account itself or one of its descendants). ValidationFailed on ``parent``."""
+    if parent is None:
+        return
+    if parent.pk != account.parent_id:
+        access.check_reference(actor, parent, field="parent")
+    if account.pk is None:
+        return
+    current: int | None = parent.pk
+    for _depth in range(MAX_ACCOUNT_DEPTH + 1):
+        if current is None:
+            return
+        if current == account.pk:
+            if parent.pk == account.pk:
+                message = _("An account cannot be its own parent account.")
+            else:
+                message = _("%(parent)s belongs to %(account)s, so it cannot also be its parent account.") % {
+                    "parent": parent, "account": account}
+            raise ValidationFailed(message, code="parent_cycle", fields={"parent": [message]})
+        current = Account.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+    message = _("The account hierarchy may be at most %(limit)d levels deep.") % {"limit": MAX_ACCOUNT_DEPTH}
+    raise ValidationFailed(message, code="hierarchy_too_deep", fields={"parent": [message]})
+
+
+def _assign_account(account: Account, data: Mapping[str, Any], *, actor: User) -> list[Tag] | None:
+    """Set the given fields of ``account``; returns the tags to set (None when ``data`` leaves them alone).
+
+    ``data["tags"]`` is a list of tag names (new names create tags); ``data["parent"]`` an
+    account checked by ``_check_parent``.
+    """
+    if "parent" in data:
+        _check_parent(account, data["parent"], actor=actor)
+    tags = resolve_tags(data["tags"] or ()) if "tags" in data else None
+    records.assign(account, data, writable=ACCOUNT_WRITABLE_FIELDS, actor=actor, skip=("tags",))
+    return tags
+
+
+def account_snapshot(account: Account) -> dict[str, Any]:
+    """The audited state of ``account``: its fields plus its tag names (sorted)."""
+    names = sorted(account.tags.values_list("name", flat=True)) if account.pk else []
+    return {**audit.snapshot(account), "tags": names}
+
+
 @transaction.atomic
 def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
     """Create an account from validated field values; the actor owns it unless another owner is given.
 
     ``data["custom_fields"]`` holds custom field values by key (any input form, see
     ``customfields.services.validate_custom_values``); defaults fill the keys left out.
-    Records a "create" audit entry and publishes AccountCreated.
+    ``data["tags"]`` is a list of tag names: names matching an existing tag (ignoring case)
+    reuse it, new ones are created. ``data["parent"]`` must be an account the actor may view.
+    Records a "create" audit entry (tags included) and publishes AccountCreated.
     Raises ValidationFailed with per-field messages when a value breaks a field rule.
     """
     account = Account()
-    records.assign(account, {"owner": actor, **data}, writable=ACCOUNT_WRITABLE_FIELDS, actor=actor)
+    tags = _assign_account(account, {"owner": actor, **data}, actor=actor)
     full_clean(account)
     account.save()
-    records.created(account, actor=actor,
+    if tags:
+        account.tags.set(tags)
+    records.created(account, actor=actor, snapshot=account_snapshot(account),
                     event=AccountCreated(account_id=account.pk, owner_id=account.owner_id, actor_id=actor.pk))
     return account
 
@@ -59,19 +155,23 @@ def create_account(data: Mapping[str, Any], *, actor: User) -> Account:
 def update_account(account: Account, data: Mapping[str, Any], *, actor: User) -> Account:
     """Change the given fields of ``account``. Raises ValidationFailed on invalid values.
 
-    Only the custom fields named in ``data["custom_fields"]`` change (None clears one).
+    Only the custom fields named in ``data["custom_fields"]`` change (None clears one);
+    ``data["tags"]`` (names) replaces the tags. A new parent must be visible to the actor
+    and may not be the account itself or one of its descendants (``parent_cycle``).
 
     Records an "update" audit entry with the changed fields and publishes AccountUpdated
     (plus AccountOwnerChanged when the owner changed); an update that changes nothing
-    records and publishes nothing.
+    records and publishes nothing. A refusal writes nothing.
     """
     account = Account.objects.select_for_update().get(pk=account.pk)
-    before = audit.snapshot(account)
-    records.assign(account, data, writable=ACCOUNT_WRITABLE_FIELDS, actor=actor)
+    before = account_snapshot(account)
+    tags = _assign_account(account, data, actor=actor)
     full_clean(account)
     account.save()
+    if tags is not None:
+        account.tags.set(tags)
     records.updated(
-        account, before, actor=actor,
+        account, before, actor=actor, after=account_snapshot(account),
         event=lambda changed: AccountUpdated(account_id=account.pk, changed=changed, actor_id=actor.pk),
         owner_event=lambda old, new: AccountOwnerChanged(account_id=account.pk, old_owner_id=old,
                                                          new_owner_id=new, actor_id=actor.pk))
@@ -85,7 +185,7 @@ def delete_account(account: Account, *, actor: User) -> None:
     Records a "delete" audit entry with the last values and publishes AccountDeleted;
     a refused deletion records and publishes nothing.
     """
-    records.delete(account, actor=actor, in_use_code="account_in_use",
+    records.delete(account, actor=actor, in_use_code="account_in_use", snapshot=account_snapshot(account),
                    event=AccountDeleted(account_id=account.pk, account_name=str(account), actor_id=actor.pk))
 
 
@@ -107,7 +207,7 @@ def transfer_accounts(accounts: Iterable[Account], new_owner: User, *, actor: Us
 
 CONTACT_WRITABLE_FIELDS = frozenset({
     "name", "position", "department", "account", "accounts", "mobile", "phone", "email", "wechat_id", "birthday",
-    "consent_email", "consent_sms", "owner", "notes",
+    "consent_email", "consent_sms", "is_key_contact", "owner", "notes",
 })
 CONTACT_NAME_FIELDS = ("name", "position", "department")
 CONTACT_PHONE_FIELDS = ("mobile", "phone")

@@ -1,25 +1,33 @@
-"""CRM pages: thin views over the platform list/detail/form kit and the CRM services."""
+"""CRM pages: thin views over the platform list/detail/form kit and the CRM services.
+
+Accounts and contacts (and the areas' records, e.g. contracts) share the shape of their
+create, edit and delete pages: :class:`RecordPages` holds it once. The account detail page
+is the customer 360 page (see :mod:`bizloom.crm.account360`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.text import capfirst
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bizloom.common.errors import DomainError
-from bizloom.crm import selectors, services
+from bizloom.crm import account360, selectors, services
 from bizloom.crm.forms import AccountForm, ContactForm
-from bizloom.crm.lists import ACCOUNT_DETAIL, CONTACT_DETAIL
+from bizloom.crm.lists import ACCOUNT_DETAIL, ACCOUNT_PLAN_GROUP, CONTACT_DETAIL
 from bizloom.crm.models import Account, Contact
-from bizloom.platform import access
 from bizloom.platform.customfields.detail import with_custom_fields
 from bizloom.platform.customfields.forms import split_custom_values
 from bizloom.platform.detail import render_detail
@@ -27,99 +35,128 @@ from bizloom.platform.forms_kit import form_page, htmx_redirect, require_or_403
 from bizloom.platform.requests import actor_of
 
 
-def _detail_url(account: Account) -> str:
-    return reverse("crm:account_detail", args=[account.pk])
+@dataclass(frozen=True)
+class RecordPages:
+    """The create, edit and delete pages of one kind of record, driven by its services.
+
+    ``get(user, pk, action)`` is the selector (404 outside scope); ``create(data, actor=)``,
+    ``update(obj, data, actor=)`` and ``delete(obj, actor=)`` are the services, receiving the
+    form's cleaned data (an empty owner on a new record is dropped, so the creator owns it).
+    URL names are ``<url_prefix>_list`` / ``_detail``.
+    """
+
+    model: type[models.Model]
+    form_class: type[forms.BaseForm]
+    get: Callable[[Any, int, str], Any]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., None]
+    url_prefix: str
+    new_title: str | Promise
+    edit_title: str | Promise  # with %(object)s
+
+    def detail_url(self, obj: Any) -> str:
+        """The record's detail page."""
+        return reverse(f"{self.url_prefix}_detail", args=[obj.pk])
+
+    def list_url(self) -> str:
+        """The list page."""
+        return reverse(f"{self.url_prefix}_list")
+
+    def create_page(self, request: HttpRequest, *, initial: Mapping[str, Any] | None = None) -> HttpResponse:
+        """The "new record" form; 403 without the add permission."""
+        require_or_403(request.user, self.model, "add")
+
+        def save(data: Mapping[str, Any]) -> Any:
+            fields = {k: v for k, v in data.items() if k != "owner" or v is not None}
+            return self.create(fields, actor=actor_of(request))
+
+        return form_page(request, self.form_class, save=save, success_url=self.detail_url, title=str(self.new_title),
+                         cancel_url=self.list_url(), success_message=_("%(object)s was created."),
+                         form_kwargs={"user": request.user, "initial": dict(initial or {})})
+
+    def update_page(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The edit form of a record the user may change (404 outside scope)."""
+        require_or_403(request.user, self.model, "change")
+        obj = self.get(request.user, pk, "change")
+        return form_page(request, self.form_class, instance=obj,
+                         save=lambda data: self.update(obj, data, actor=actor_of(request)),
+                         success_url=self.detail_url, title=str(self.edit_title) % {"object": obj},
+                         cancel_url=self.detail_url(obj), success_message=_("%(object)s was saved."),
+                         form_kwargs={"user": request.user})
+
+    def delete_action(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Delete a record (POST), or explain why not (still referred to, wrong status)."""
+        require_or_403(request.user, self.model, "delete")
+        obj = self.get(request.user, pk, "delete")
+        name = str(obj)
+        try:
+            self.delete(obj, actor=actor_of(request))
+        except DomainError as error:
+            messages.error(request, error.message)
+            return htmx_redirect(request, self.detail_url(obj))
+        messages.success(request, _("%(object)s was deleted.") % {"object": name})
+        return htmx_redirect(request, self.list_url())
+
+
+def prefill_id(request: HttpRequest, name: str) -> int | None:
+    """The positive record id in the query parameter ``name`` (``?account=12``), else None."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 0 < len(value) < 19 and int(value) > 0 else None
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+ACCOUNT_PAGES = RecordPages(
+    model=Account, form_class=AccountForm, get=selectors.get_account,
+    create=lambda data, *, actor: services.create_account(split_custom_values(data), actor=actor),
+    update=lambda obj, data, *, actor: services.update_account(obj, split_custom_values(data), actor=actor),
+    delete=services.delete_account, url_prefix="crm:account",
+    new_title=gettext_lazy("New account"), edit_title=gettext_lazy("Edit %(object)s"),
+)
 
 
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One account: fields and timeline; 403 without view permission, 404 outside scope."""
+    """The customer 360 page: key facts, fields (the account plan first for key accounts),
+    related sections and the timeline of everything; 403 without view permission, 404 outside scope."""
     require_or_403(request.user, Account, "view")
     account = selectors.get_account(request.user, pk)
-    config = dataclasses.replace(with_custom_fields(ACCOUNT_DETAIL), template="crm/account_detail.html")
+    config = with_custom_fields(ACCOUNT_DETAIL)
+    if account.tier == Account.Tier.A:
+        groups = [ACCOUNT_PLAN_GROUP, *(g for g in config.groups if g is not ACCOUNT_PLAN_GROUP)]
+        config = dataclasses.replace(config, groups=groups)
     return render_detail(request, config, account,
-                         extra_context={"account_contacts": _account_contacts(request.user, account)})
-
-
-ACCOUNT_CONTACTS_SHOWN = 100
-ACCOUNT_CONTACT_FIELDS = ("position", "mobile", "email")
-
-
-def _account_contacts(user: Any, account: Account) -> dict[str, Any] | None:
-    """The "Contacts" section of an account's page: its contacts the user may view (primary or
-    linked; the first 100 by name), without the fields the user's roles hide. None without
-    permission to view contacts."""
-    if not access.can(user, Contact, "view"):
-        return None
-    policy = access.field_policy(user, Contact, "view")
-    fields = [name for name in ACCOUNT_CONTACT_FIELDS if policy.shows(name)]
-    contacts = selectors.list_account_contacts(user, account)
-    rows = [{"name": c.name, "url": reverse("crm:contact_detail", args=[c.pk]), "primary": c.account_id == account.pk,
-             "values": [getattr(c, name) for name in fields]} for c in contacts[:ACCOUNT_CONTACTS_SHOWN]]
-    return {
-        "headers": [capfirst(str(getattr(Contact._meta.get_field(name), "verbose_name", name)))
-                    for name in ("name", *fields)],
-        "rows": rows,
-        "total": contacts.count() if len(rows) == ACCOUNT_CONTACTS_SHOWN else len(rows),
-        "add_url": (reverse("crm:contact_create") + f"?account={account.pk}"
-                    if access.can(user, Contact, "add") else ""),
-    }
+                         extra_context={"facts": account360.header(account, request.user),
+                                        "key_account": account.tier == Account.Tier.A})
 
 
 @login_required
 def account_create(request: HttpRequest) -> HttpResponse:
     """New account form; the creator owns it unless another owner is chosen."""
-    require_or_403(request.user, Account, "add")
-
-    def save(data: Mapping[str, Any]) -> Account:
-        fields = {k: v for k, v in data.items() if k != "owner" or v is not None}
-        return services.create_account(split_custom_values(fields), actor=actor_of(request))
-
-    return form_page(request, AccountForm, save=save, success_url=_detail_url, title=_("New account"),
-                     cancel_url=reverse("crm:account_list"), success_message=_("%(object)s was created."),
-                     form_kwargs={"user": request.user})
+    return ACCOUNT_PAGES.create_page(request)
 
 
 @login_required
 def account_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit form of an account the user may change."""
-    require_or_403(request.user, Account, "change")
-    account = selectors.get_account(request.user, pk, action="change")
-    return form_page(request, AccountForm, instance=account,
-                     save=lambda data: services.update_account(account, split_custom_values(data),
-                                                               actor=actor_of(request)),
-                     success_url=_detail_url,
-                     title=_("Edit %(account)s") % {"account": account}, cancel_url=_detail_url(account),
-                     success_message=_("%(object)s was saved."), form_kwargs={"user": request.user})
+    return ACCOUNT_PAGES.update_page(request, pk)
 
 
 @login_required
 @require_POST
 def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete an account, or explain why not (still referred to)."""
-    require_or_403(request.user, Account, "delete")
-    account = selectors.get_account(request.user, pk, action="delete")
-    name = str(account)
-    try:
-        services.delete_account(account, actor=actor_of(request))
-    except DomainError as error:
-        messages.error(request, error.message)
-        return htmx_redirect(request, _detail_url(account))
-    messages.success(request, _("%(account)s was deleted.") % {"account": name})
-    return htmx_redirect(request, reverse("crm:account_list"))
+    return ACCOUNT_PAGES.delete_action(request, pk)
 
 
 # --- contacts (issue #4) ------------------------------------------------------------------
 
 
-def _contact_url(contact: Contact) -> str:
-    return reverse("crm:contact_detail", args=[contact.pk])
-
-
 def _contact_accounts(user: Any, contact: Contact) -> list[dict[str, Any]]:
     """The primary and other accounts of ``contact``; linked to their page when ``user`` may view them."""
     accounts = ([contact.account] if contact.account is not None else []) + list(contact.accounts.all())
-    visible = set(selectors.list_accounts(user).filter(pk__in=[a.pk for a in accounts]).values_list("pk", flat=True))
+    visible = selectors.visible_account_ids(user, (a.pk for a in accounts))
     return [{"name": str(a), "primary": a.pk == contact.account_id,
              "url": reverse("crm:account_detail", args=[a.pk]) if a.pk in visible else ""} for a in accounts]
 
@@ -141,49 +178,38 @@ def _contact_data(data: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     return split_custom_values(fields), bool(data.get("allow_duplicate"))
 
 
+def _create_contact(data: Mapping[str, Any], *, actor: Any) -> Contact:
+    fields, allow_duplicate = _contact_data(data)
+    return services.create_contact(fields, actor=actor, allow_duplicate=allow_duplicate)
+
+
+CONTACT_PAGES = RecordPages(
+    model=Contact, form_class=ContactForm, get=selectors.get_contact, create=_create_contact,
+    update=lambda obj, data, *, actor: services.update_contact(obj, _contact_data(data)[0], actor=actor),
+    delete=services.delete_contact, url_prefix="crm:contact",
+    new_title=gettext_lazy("New contact"), edit_title=gettext_lazy("Edit %(object)s"),
+)
+
+
 @login_required
 def contact_create(request: HttpRequest) -> HttpResponse:
     """New contact form (``?account=<id>`` preselects the account); the creator owns it unless
     another owner is chosen. A duplicate is refused until "Create anyway" is ticked."""
-    require_or_403(request.user, Contact, "add")
-
-    def save(data: Mapping[str, Any]) -> Contact:
-        fields, allow_duplicate = _contact_data({k: v for k, v in data.items() if k != "owner" or v is not None})
-        return services.create_contact(fields, actor=actor_of(request), allow_duplicate=allow_duplicate)
-
     initial = {}
-    account_id = request.GET.get("account", "")
-    if account_id.isdigit() and len(account_id) < 19:
-        initial["account"] = selectors.list_accounts(request.user).filter(pk=int(account_id)).first()
-    return form_page(request, ContactForm, save=save, success_url=_contact_url, title=_("New contact"),
-                     cancel_url=reverse("crm:contact_list"), success_message=_("%(object)s was created."),
-                     form_kwargs={"user": request.user, "initial": initial})
+    account_id = prefill_id(request, "account")
+    if account_id is not None:
+        initial["account"] = selectors.list_accounts(request.user).filter(pk=account_id).first()
+    return CONTACT_PAGES.create_page(request, initial=initial)
 
 
 @login_required
 def contact_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit form of a contact the user may change."""
-    require_or_403(request.user, Contact, "change")
-    contact = selectors.get_contact(request.user, pk, action="change")
-    return form_page(request, ContactForm, instance=contact,
-                     save=lambda data: services.update_contact(contact, _contact_data(data)[0],
-                                                               actor=actor_of(request)),
-                     success_url=_contact_url,
-                     title=_("Edit %(contact)s") % {"contact": contact}, cancel_url=_contact_url(contact),
-                     success_message=_("%(object)s was saved."), form_kwargs={"user": request.user})
+    return CONTACT_PAGES.update_page(request, pk)
 
 
 @login_required
 @require_POST
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a contact, or explain why not (still referred to)."""
-    require_or_403(request.user, Contact, "delete")
-    contact = selectors.get_contact(request.user, pk, action="delete")
-    name = str(contact)
-    try:
-        services.delete_contact(contact, actor=actor_of(request))
-    except DomainError as error:
-        messages.error(request, error.message)
-        return htmx_redirect(request, _contact_url(contact))
-    messages.success(request, _("%(contact)s was deleted.") % {"contact": name})
-    return htmx_redirect(request, reverse("crm:contact_list"))
+    return CONTACT_PAGES.delete_action(request, pk)

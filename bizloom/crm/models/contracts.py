@@ -30,6 +30,16 @@ class Contract(CustomFieldsMixin, models.Model):
         EXPIRED = "expired", _("Expired")
         TERMINATED = "terminated", _("Terminated")
 
+    # Allowed status moves (``common.statemachine.check_transition``).
+    TRANSITIONS = {
+        Status.DRAFT: frozenset({Status.ACTIVE, Status.TERMINATED}),
+        Status.ACTIVE: frozenset({Status.EXPIRED, Status.TERMINATED}),
+        Status.EXPIRED: frozenset(),
+        Status.TERMINATED: frozenset(),
+    }
+    # Statuses in which the contract's fields may still be edited.
+    EDITABLE_STATUSES = frozenset({Status.DRAFT, Status.ACTIVE})
+
     number = models.CharField(_("number"), max_length=40, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contracts",
@@ -40,9 +50,13 @@ class Contract(CustomFieldsMixin, models.Model):
                                     blank=True, verbose_name=_("opportunity"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_contracts",
                               verbose_name=_("owner"), null=True, blank=True)
+    customer_reference = models.CharField(_("customer's contract no."), max_length=64, blank=True,
+                                          help_text=_("The number the customer gives this contract."))
     amount = models.DecimalField(_("amount"), default=Decimal(0), validators=[MinValueValidator(Decimal(0))],
                                  max_digits=19, decimal_places=4)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    payment_terms = models.CharField(_("payment terms"), max_length=200, blank=True,
+                                     help_text=_("E.g. 30% in advance, 70% within 30 days of acceptance."))
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.DRAFT)
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
     start_date = models.DateField(_("start date"))
@@ -62,9 +76,12 @@ class Contract(CustomFieldsMixin, models.Model):
         verbose_name_plural = _("contracts")
         ordering = ["-start_date", "-pk"]
         permissions = [("export_contract", _("Can export contracts")),
-                       ("import_contract", _("Can import contracts"))]
-        constraints = [models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")),
-                                              name="crm_contract_dates_order")]
+                       ("import_contract", _("Can import contracts")),
+                       ("activate_contract", _("Can activate contracts")),
+                       ("terminate_contract", _("Can terminate contracts"))]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(end_date__gte=models.F("start_date")), name="crm_contract_dates_order",
+            violation_error_message=_("The end date may not be before the start date."))]
         indexes = [models.Index(fields=["status", "end_date"], name="crm_contract_status_end_idx")]
 
     def __str__(self) -> str:

@@ -223,8 +223,8 @@ def test_list_with_invalid_filter_is_422(api, several, params):
 
 
 def test_list_query_count_does_not_grow_with_rows(api, several, django_assert_max_num_queries):
-    # when / then: session + user + permissions + count + page
-    with django_assert_max_num_queries(6):
+    # when / then: session + user + permissions + count + page + the page's tags (prefetched)
+    with django_assert_max_num_queries(7):
         api.get(ACCOUNTS)
 
 

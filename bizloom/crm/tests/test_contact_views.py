@@ -115,7 +115,7 @@ def test_account_page_lists_its_contacts(login, boss, contacts, huawei):
     # when
     html = login(boss).get(reverse("crm:account_detail", args=[huawei.pk])).content.decode()
     # then
-    section = html.split('id="account-contacts"')[1].split("</section>")[0]
+    section = html.split('id="section-contacts"')[1].split("</section>")[0]
     assert re.findall(r'<a href="/crm/contacts/\d+/">([^<]*)</a>', section) == ["韩梅梅", "李雷"]
     assert "采购经理" in section
     assert f"/crm/contacts/new/?account={huawei.pk}" in section
@@ -125,7 +125,7 @@ def test_account_page_without_contact_permission_has_no_contacts_section(login, 
     # when
     html = login(viewer).get(reverse("crm:account_detail", args=[huawei.pk])).content.decode()
     # then
-    assert 'id="account-contacts"' not in html
+    assert 'id="section-contacts"' not in html
     assert "李雷" not in html
 
 
