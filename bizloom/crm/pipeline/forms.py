@@ -115,9 +115,11 @@ class BaseLineFormSet(forms.BaseModelFormSet):  # type: ignore[type-arg]
     """The product lines; rows left blank or ticked for removal are ignored."""
 
     def kept_forms(self) -> list[Any]:
-        """The rows that are filled in and not ticked for removal (after validation), in order."""
+        """The saved rows and the filled-in new rows, not ticked for removal (after validation),
+        in order. A saved row is kept even when unchanged: leaving it alone must not drop it."""
         return [form for form in self.forms
-                if form.has_changed() and not getattr(form, "cleaned_data", {}).get("DELETE")]
+                if (form.instance.pk is not None or form.has_changed())
+                and not getattr(form, "cleaned_data", {}).get("DELETE")]
 
     def lines(self) -> list[dict[str, Any]]:
         """The kept rows as service line dicts."""

@@ -154,6 +154,26 @@ def test_edit_form_replaces_lines_and_removes_ticked_ones(client, boss, opportun
     assert opportunity.amount == Decimal("98000")
 
 
+def test_edit_form_keeps_the_lines_the_user_did_not_touch(client, boss, opportunity, account):
+    # given an edit that changes only the name and submits the line as it was shown
+    line = opportunity.lines.get()
+    client.force_login(boss)
+    data = {"name": "SMT 产线升级（改名）", "account": account.pk, "currency": "CNY", "amount": "",
+            "probability": "10", "expected_close": "2025-09-30", "lines-TOTAL_FORMS": "2",
+            "lines-INITIAL_FORMS": "1", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": line.pk, "lines-0-product_name": line.product_name, "lines-0-quantity": "2",
+            "lines-0-unit_price": "185000", "lines-0-discount_percent": "0",
+            "lines-1-product_name": "", "lines-1-quantity": "", "lines-1-unit_price": ""}
+    # when
+    response = client.post(reverse("crm:opportunity_update", args=[opportunity.pk]), data)
+    # then the line and the amount it gives are still there
+    assert response.status_code == 302
+    opportunity.refresh_from_db()
+    assert opportunity.name == "SMT 产线升级（改名）"
+    assert [line.product_name for line in opportunity.lines.all()] == ["工业机器人 IRB-120"]
+    assert opportunity.amount == Decimal("370000")
+
+
 # --- moves ---------------------------------------------------------------------------------------------
 
 

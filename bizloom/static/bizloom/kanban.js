@@ -62,6 +62,7 @@
         if (dialog.returnValue !== "ok") return resolve(null);
         resolve({ loss_reason: form.loss_reason.value, loss_note: form.loss_note.value });
       });
+      dialog.returnValue = "";  // Escape keeps the last value: an earlier "ok" must not count
       dialog.showModal();
     });
   }
