@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -233,6 +234,7 @@ class RecordShare(models.Model):
     content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE,
                                      verbose_name=_("record type"))
     object_id = models.PositiveBigIntegerField(_("record id"))
+    record = GenericForeignKey("content_type", "object_id")  # lets the merge tool find it (crm.merging)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                              related_name="record_shares", verbose_name=_("user"))
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="record_shares",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bizloom.crm.duplicates import company_key
 from bizloom.platform.customfields.models import CustomFieldsMixin
 
 
@@ -66,8 +69,13 @@ class Account(CustomFieldsMixin, models.Model):
     account_plan = models.TextField(_("account plan"), blank=True,
                                     help_text=_("Goals, strategy and next steps for a key account."))
     notes = models.TextField(_("notes"), blank=True)
+    name_key = models.CharField(_("name matching key"), max_length=200, blank=True, editable=False,
+                                db_index=True, help_text=_("The name as the duplicate rules compare it."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Derived from the name on every save: not a change anyone made.
+    audit_ignore = frozenset({"name_key"})
 
     class Meta:
         verbose_name = _("account")
@@ -78,6 +86,15 @@ class Account(CustomFieldsMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep ``name_key`` (``duplicates.company_key`` of the name) so a new account's
+        look-alikes are found by an indexed query rather than by folding every name."""
+        self.name_key = company_key(self.name)[:200]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
 
 class Contact(CustomFieldsMixin, models.Model):

@@ -39,6 +39,18 @@ class Lead(CustomFieldsMixin, models.Model):
         UNQUALIFIED = "unqualified", _("Unqualified")
         CONVERTED = "converted", _("Converted")
 
+    # Status changes a person makes (``leads.services.change_lead_status``); conversion is its
+    # own action (``convert_lead``) from any status in CONVERTIBLE_STATUSES, and is final.
+    TRANSITIONS = {
+        Status.NEW: frozenset({Status.CONTACTED, Status.QUALIFIED, Status.UNQUALIFIED}),
+        Status.CONTACTED: frozenset({Status.NEW, Status.QUALIFIED, Status.UNQUALIFIED}),
+        Status.QUALIFIED: frozenset({Status.CONTACTED, Status.UNQUALIFIED}),
+        Status.UNQUALIFIED: frozenset({Status.NEW, Status.CONTACTED, Status.QUALIFIED}),
+        Status.CONVERTED: frozenset(),
+    }
+    CONVERTIBLE_STATUSES = frozenset({Status.NEW, Status.CONTACTED, Status.QUALIFIED})
+    EDITABLE_STATUSES = frozenset({Status.NEW, Status.CONTACTED, Status.QUALIFIED, Status.UNQUALIFIED})
+
     name = models.CharField(_("name"), max_length=200)
     position = models.CharField(_("position"), max_length=100, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)

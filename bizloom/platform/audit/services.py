@@ -92,12 +92,14 @@ def _is_audited(field: models.Field[Any, Any]) -> bool:
 def snapshot(instance: models.Model) -> Snapshot:
     """The audited state of ``instance``: concrete fields plus custom data as ``cf_<key>``.
 
-    Values are JSON-safe (see :func:`to_json`); the primary key and auto-maintained
-    timestamps are left out. Reading a reference's ``repr`` may load the referenced row.
+    Values are JSON-safe (see :func:`to_json`); the primary key, auto-maintained
+    timestamps and the fields a model lists in ``audit_ignore`` (derived values) are left out.
+    Reading a reference's ``repr`` may load the referenced row.
     """
     state: Snapshot = {}
+    ignored = getattr(instance, "audit_ignore", frozenset())
     for field in instance._meta.concrete_fields:
-        if _is_audited(field):
+        if _is_audited(field) and field.name not in ignored:
             state[field.name] = _field_value(instance, field)
     custom = getattr(instance, CUSTOM_DATA_FIELD, None)
     if isinstance(custom, Mapping):
