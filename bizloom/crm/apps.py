@@ -26,3 +26,8 @@ class CrmConfig(AppConfig):
 
         for area in (pipeline, forecast, leads, merging, activities, contracts):
             area.register()
+        # The order a salesperson works in: today's work, then prospects, customers, deals, analysis.
+        navigation.arrange("crm", [
+            "crm:activity_my_day", "crm:lead_list", "crm:account_list", "crm:contact_list", "crm:opportunity_list",
+            "crm:pipeline_board_default", "crm:activity_list", "crm:activity_calendar", "crm:contract_list",
+            "crm:forecast_report", "crm:pipeline_analysis_report", "crm:target_list", "crm:duplicate_list"])

@@ -40,6 +40,15 @@ def register(section: str, label: str | Promise, order: int, *items: NavItem) ->
             entry.items.append(item)
 
 
+def arrange(section: str, url_names: list[str]) -> None:
+    """Put the items of ``section`` in the order of ``url_names`` (others keep their order, after)."""
+    entry = _sections.get(section)
+    if entry is None:
+        return
+    rank = {name: index for index, name in enumerate(url_names)}
+    entry.items.sort(key=lambda item: rank.get(item.url_name, len(rank)))
+
+
 def register_user_menu(*items: NavItem) -> None:
     """Add personal pages (tokens, preferences, ...) to the user menu in the top bar."""
     for item in items:
