@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +28,7 @@ from bizloom.crm import account360, selectors, services
 from bizloom.crm.forms import AccountForm, ContactForm
 from bizloom.crm.lists import ACCOUNT_DETAIL, ACCOUNT_PLAN_GROUP, CONTACT_DETAIL
 from bizloom.crm.models import Account, Contact
+from bizloom.platform import access
 from bizloom.platform.customfields.detail import with_custom_fields
 from bizloom.platform.customfields.forms import split_custom_values
 from bizloom.platform.detail import render_detail
@@ -105,6 +106,17 @@ def prefill_id(request: HttpRequest, name: str) -> int | None:
     return int(value) if value.isdigit() and 0 < len(value) < 19 and int(value) > 0 else None
 
 
+def merge_url(user: Any, obj: Any, kind: str) -> str:
+    """The "Merge…" action of a record's page (the merge tool asks for the other record), for
+    users who may change ``obj``; "" otherwise or when the merge pages are not mounted."""
+    if not access.allows(user, obj, "change"):
+        return ""
+    try:
+        return reverse("crm:merge_start", args=[kind, f"{obj.pk}"])
+    except NoReverseMatch:
+        return ""
+
+
 # --- accounts -------------------------------------------------------------------------------
 
 ACCOUNT_PAGES = RecordPages(
@@ -128,7 +140,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         config = dataclasses.replace(config, groups=groups)
     return render_detail(request, config, account,
                          extra_context={"facts": account360.header(account, request.user),
-                                        "key_account": account.tier == Account.Tier.A})
+                                        "key_account": account.tier == Account.Tier.A,
+                                        "merge_url": merge_url(request.user, account, "account")})
 
 
 @login_required
@@ -167,7 +180,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require_or_403(request.user, Contact, "view")
     contact = selectors.get_contact(request.user, pk)
     return render_detail(request, with_custom_fields(CONTACT_DETAIL), contact,
-                         extra_context={"contact_accounts": _contact_accounts(request.user, contact)})
+                         extra_context={"contact_accounts": _contact_accounts(request.user, contact),
+                                        "merge_url": merge_url(request.user, contact, "contact")})
 
 
 def _contact_data(data: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -378,7 +378,8 @@ def complete_activity(activity: Activity, *, actor: User, result: str = "") -> A
         activity.result = result.strip()
     full_clean(activity)
     activity.save()
-    records.updated(activity, before, actor=actor, event=None, action=AuditEntry.Action.STATE_CHANGE)
+    records.updated(activity, before, actor=actor, after=_snapshot(activity), event=None,
+                    action=AuditEntry.Action.STATE_CHANGE)
     following = _schedule_next(activity, actor=actor, now=now)
     publish(ActivityCompleted(activity_id=activity.pk, account_id=activity.account_id, owner_id=activity.owner_id,
                               next_id=following.pk if following else None, actor_id=actor.pk))
@@ -398,7 +399,7 @@ def cancel_activity(activity: Activity, *, actor: User, end_series: bool = False
     before = _snapshot(activity)
     activity.status = Activity.Status.CANCELLED
     activity.save()
-    records.updated(activity, before, actor=actor, event=_updated_event(activity, actor),
+    records.updated(activity, before, actor=actor, after=_snapshot(activity), event=_updated_event(activity, actor),
                     action=AuditEntry.Action.STATE_CHANGE)
     if not end_series:
         _schedule_next(activity, actor=actor, now=timezone.now())
@@ -428,7 +429,7 @@ def check_in(activity: Activity, *, actor: User, location: str | None = None) ->
         activity.location = location.strip()
     full_clean(activity)
     activity.save()
-    records.updated(activity, before, actor=actor, event=_updated_event(activity, actor))
+    records.updated(activity, before, actor=actor, after=_snapshot(activity), event=_updated_event(activity, actor))
     return activity
 
 

@@ -226,3 +226,23 @@ def dismiss_pair(pair: DuplicatePair, *, actor: User) -> DuplicatePair:
     pair.resolved_by = actor
     pair.save(update_fields=["status", "resolved_at", "resolved_by"])
     return pair
+
+
+def look_alikes_of(user: Any, model: type[models.Model], record: models.Model,
+                   limit: int = MAX_GROUP) -> list[tuple[models.Model, Rule]]:
+    """The records of ``model`` that ``user`` may view and that share a duplicate key with
+    ``record`` (same tax id or name for accounts; same email or phone), each with the strongest
+    rule, strongest first: the suggestions of the "Merge…" picker on a record's page."""
+    mine = next(iter(_keyed(model, model._default_manager.filter(pk=record.pk))), None)
+    if mine is None or not mine[1]:
+        return []
+    wanted = dict.fromkeys(mine[1])
+    candidates = access.restrict(_look_alikes(model, record.pk, mine[1]), user, "view")
+    best: dict[int, Rule] = {}
+    for other, keys in _keyed(model, candidates):
+        for rule, key in keys:
+            if (rule, key) in wanted and (other not in best or _RANK[rule] < _RANK[best[other]]):
+                best[other] = rule
+    ordered = sorted(best.items(), key=lambda item: (_RANK[item[1]], item[0]))[:limit]
+    found = model._default_manager.in_bulk([pk for pk, _rule in ordered])
+    return [(found[pk], rule) for pk, rule in ordered if pk in found]

@@ -30,3 +30,19 @@ def records_for_merge(user: Any, model: type[models.Model], survivor: int,
     if len(found) != len(set(wanted)):
         raise Http404("record")
     return found[survivor], [found[pk] for pk in dict.fromkeys(others)]
+
+
+def record_for_merge(user: Any, model: type[models.Model], pk: int) -> models.Model:
+    """Record ``pk`` of ``model`` when ``user`` may view it; Http404 otherwise."""
+    record = access.restrict(model._default_manager.all(), user, "view").filter(pk=pk).first()
+    if record is None:
+        raise Http404("record")
+    return record
+
+
+def search_for_merge(user: Any, model: type[models.Model], query: str, *, exclude: int,
+                     limit: int) -> list[models.Model]:
+    """Up to ``limit`` records of ``model`` that ``user`` may view whose name contains ``query``
+    (other than ``exclude``), by name."""
+    records = access.restrict(model._default_manager.filter(name__icontains=query), user, "view")
+    return list(records.exclude(pk=exclude).order_by("name", "pk")[:limit])

@@ -105,12 +105,46 @@ def _parse_ids(text: str) -> list[int]:
     return list(dict.fromkeys(int(part) for part in parts))
 
 
+PICK_RESULTS = 20
+
+
+def _pick_other(request: HttpRequest, kind: str, model: type[Any], pk: str) -> HttpResponse:
+    """"Merge…" on a record's page (one id): the records it could be merged with — its look-alikes
+    (same tax id, name, email or phone) and a name search (``?q=``) among the records the user
+    may view — each opening the merge page of the two."""
+    if not pk.isdigit() or len(pk) >= 19:
+        raise Http404("ids")
+    record = selectors.record_for_merge(request.user, model, int(pk))
+    suggested = [(other, str(DuplicatePair.Rule(rule).label)) for other, rule in
+                 queue.look_alikes_of(request.user, model, record, limit=PICK_RESULTS)]
+    query = request.GET.get("q", "").strip()[:100]
+    found: list[Any] = []
+    if query:
+        shown = {other.pk for other, _label in suggested}
+        found = [other for other in selectors.search_for_merge(request.user, model, query, exclude=record.pk,
+                                                               limit=PICK_RESULTS) if other.pk not in shown]
+
+    def row(other: Any, why: str = "") -> dict[str, Any]:
+        return {"name": str(other), "url": _detail_url(kind, other.pk), "why": why,
+                "merge_url": reverse("crm:merge_start", args=[kind, f"{record.pk},{other.pk}"])}
+
+    return render(request, "crm/merging/pick.html", {
+        "title": _("Merge %(record)s with…") % {"record": record}, "record": record,
+        "record_url": _detail_url(kind, record.pk), "kind_label": KIND_LABELS[kind],
+        "suggested": [row(other, why) for other, why in suggested], "found": [row(other) for other in found],
+        "query": query, "form_action": reverse("crm:merge_start", args=[kind, str(record.pk)]),
+    })
+
+
 @login_required
 def merge_start(request: HttpRequest, kind: str, ids: str) -> HttpResponse:
     """The merge page of ``kind`` records ``ids`` ("12,34"): choose the record to keep
-    (``?survivor=``, default the first), then the value of each field; POST merges."""
+    (``?survivor=``, default the first), then the value of each field; POST merges. With a
+    single id ("12", the "Merge…" button of a record's page) it first asks for the other record."""
     model = selectors.model_for(kind)
     require_or_403(request.user, model, "view")
+    if "," not in ids:
+        return _pick_other(request, kind, model, ids)
     wanted = _parse_ids(ids)
     if len(wanted) < 2:
         raise Http404("ids")

@@ -143,7 +143,8 @@ def _line_snapshot(line: OpportunityLine) -> dict[str, Any]:
     def dec(value: Decimal, places: int) -> str:
         return str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
 
-    return {"product_name": line.product_name, "description": line.description,
+    return {"repr": f"{line.product_name} × {Decimal(line.quantity).normalize():f}",  # how the timeline shows it
+            "product_name": line.product_name, "description": line.description,
             "quantity": dec(line.quantity, 4), "unit_price": dec(line.unit_price, 4),
             "discount_percent": dec(line.discount_percent, 2),
             "delivery_date": line.delivery_date.isoformat() if line.delivery_date else None}

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Model
+from django.db.models import F, Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -581,17 +581,23 @@ def competitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the account's section ---------------------------------------------------------------------------
 
 ACCOUNT_OPPORTUNITIES_SHOWN = 50
+ACCOUNT_CLOSED_SHOWN = 10
 
 
 def account_section(account: Account, user: Any) -> dict[str, Any] | None:
     """The "Opportunities" section of an account's page: its open opportunities the user may
-    view, with totals, and "New opportunity" (``?account=<id>``). None without view permission."""
+    view, with totals, the most recently won or lost ones below them, and "New opportunity"
+    (``?account=<id>``). None without view permission."""
     if not access.can(user, Opportunity, "view"):
         return None
     opportunities = list(selectors.list_account_opportunities(user, account))
+    closed = (selectors.list_account_opportunities(user, account, open_only=False)
+              .exclude(stage__kind=Stage.Kind.OPEN).select_related("stage")
+              .order_by(F("closed_at").desc(nulls_last=True), "-pk")[:ACCOUNT_CLOSED_SHOWN])
     policy = access.field_policy(user, Opportunity, "view")
     return {
         "rows": [{"opportunity": o, "url": _detail_url(o)} for o in opportunities[:ACCOUNT_OPPORTUNITIES_SHOWN]],
+        "closed_rows": [{"opportunity": o, "url": _detail_url(o)} for o in closed],
         "count": len(opportunities),
         "totals": selectors.totals(opportunities),
         "show_amounts": policy.shows("amount"),

@@ -152,3 +152,41 @@ def test_an_accounts_name_key_follows_its_name_without_entering_the_audit_trail(
     assert account.name_key == "acmetrading"
     assert Account.objects.filter(name_key="acmetrading").get() == account
     assert all("name_key" not in (entry.changes or {}) for entry in AuditEntry.objects.all())
+
+
+# --- "Merge…" on a record's page: choosing the other record ------------------------------------------
+
+
+def test_merge_picker_offers_the_look_alikes_the_user_may_see(client, make_user):
+    # given: a rep (own scope) with an account, its look-alike, and a look-alike owned by someone else
+    from django.urls import reverse
+
+    root = User.objects.create_superuser("root", "root@x.cn", "pw-secret-123")
+    role = Group.objects.create(name="Rep")
+    for action in ("view", "change", "delete"):
+        org.set_role_grant(role, Account, action, "own", actor=root)
+    rep = make_user("rep")
+    rep.groups.add(role)
+    mine = crm_services.create_account({"name": "华为技术有限公司", "owner": rep}, actor=root)
+    twin = crm_services.create_account({"name": "華為技術股份有限公司", "owner": rep}, actor=root)
+    crm_services.create_account({"name": "华为技术有限公司（深圳）", "code": "914403001922038216", "owner": root},
+                                actor=root)
+    hidden = crm_services.create_account({"name": "華為技術有限公司", "owner": root}, actor=root)
+    client.force_login(rep)
+
+    # when
+    response = client.get(reverse("crm:merge_start", args=["account", f"{mine.pk}"]))
+
+    # then: the visible twin, linking to the merge page of the two; never the hidden one
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "華為技術股份有限公司" in body
+    assert reverse("crm:merge_start", args=["account", f"{mine.pk},{twin.pk}"]) in body
+    assert f"{mine.pk},{hidden.pk}" not in body
+    # a search by name finds only visible records, not the record itself
+    body = client.get(reverse("crm:merge_start", args=["account", f"{mine.pk}"]), {"q": "华为"}).content.decode()
+    assert 'id="merge-found"' in body
+    assert f"{mine.pk},{hidden.pk}" not in body
+    assert f"{mine.pk},{mine.pk}" not in body
+    # and a record outside the scope is a 404
+    assert client.get(reverse("crm:merge_start", args=["account", f"{hidden.pk}"])).status_code == 404

@@ -326,6 +326,21 @@ def test_account_page_lists_its_open_opportunities_with_totals(client, boss, opp
     assert "¥370,000.00" in body
 
 
+def test_account_page_lists_won_and_lost_opportunities_below_the_open_ones(client, boss, opportunity, account,
+                                                                           stages):
+    # given: the only opportunity is won
+    services.move_stage(opportunity, stages["Won"], actor=boss)
+    client.force_login(boss)
+    # when
+    body = client.get(reverse("crm:account_detail", args=[account.pk])).content.decode()
+    # then: no open one, the won one under "Recently closed" with its amount
+    assert 'id="account-closed-opportunities"' in body
+    closed = body.split('id="account-closed-opportunities"')[1].split("</table>")[0]
+    assert "SMT 产线升级" in closed
+    assert "Won" in closed
+    assert "¥370,000.00" in closed
+
+
 # --- settings ---------------------------------------------------------------------------------------------
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from bizloom.platform.audit.models import AuditEntry
@@ -24,6 +27,8 @@ def field_label(model: type[models.Model], name: str) -> str:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return name
+    if field.auto_created and not field.concrete and field.related_model is not None:
+        return str(field.related_model._meta.verbose_name_plural)  # a reverse relation, e.g. "product lines"
     return str(getattr(field, "verbose_name", name))
 
 
@@ -33,8 +38,10 @@ def display_value(value: Any, field: Any = None) -> str:
     ``field`` (the model field, when known) turns stored choice codes such as ``"software"``
     into the label the user picked, in the reader's language.
     """
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if (shown := _formatted(value, field)) is not None:
+        return shown
     choices = dict(getattr(field, "flatchoices", None) or ())
     if choices and not isinstance(value, list | dict):
         return str(choices.get(value, value))
@@ -45,6 +52,25 @@ def display_value(value: Any, field: Any = None) -> str:
     if isinstance(value, list):
         return ", ".join(display_value(v) for v in value)
     return str(value)
+
+
+def _formatted(value: Any, field: Any) -> str | None:
+    """Stored dates, times and decimals (ISO strings, "120000.0000") in the reader's format:
+    local time, short date format, grouped digits; None for other values or unreadable ones."""
+    try:
+        if isinstance(field, models.DateTimeField) and isinstance(value, str):
+            moment = dt.datetime.fromisoformat(value)
+            moment = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+            return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+        if isinstance(field, models.DateField) and isinstance(value, str):
+            return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        if isinstance(field, models.DecimalField) and isinstance(value, str | int | float):
+            number = Decimal(str(value))
+            places = 2 if number == number.quantize(Decimal("0.01")) else None
+            return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
+    except (ValueError, InvalidOperation):
+        return None
+    return None
 
 
 def _model_field(model: type[models.Model], name: str) -> Any:
