@@ -97,7 +97,7 @@ def snapshot(instance: models.Model) -> Snapshot:
     Reading a reference's ``repr`` may load the referenced row.
     """
     state: Snapshot = {}
-    ignored = getattr(instance, "audit_ignore", frozenset())
+    ignored: frozenset[str] = getattr(instance, "audit_ignore", frozenset())
     for field in instance._meta.concrete_fields:
         if _is_audited(field) and field.name not in ignored:
             state[field.name] = _field_value(instance, field)
