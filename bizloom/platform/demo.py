@@ -94,10 +94,17 @@ class DemoContext:
     counts: dict[str, int] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
 
-    def quantity(self, key: str, *, small: int, medium: int, large: int) -> int:
-        """How many ``key`` records to create: an explicit override (``--accounts N``) or by size."""
+    def quantity(self, key: str, *, small: int, medium: int, large: int, per_account: float | None = None) -> int:
+        """How many ``key`` records to create: an explicit override (``--accounts N``) or by size.
+
+        Records that come with accounts give ``per_account``: when only the number of accounts is
+        overridden (``--accounts 12``), they follow it instead of the size's figure, so a small
+        book at size "medium" does not get a medium pipeline.
+        """
         if key in self.overrides:
             return self.overrides[key]
+        if per_account is not None and "accounts" in self.overrides:
+            return max(1, round(per_account * self.overrides["accounts"]))
         return {"small": small, "medium": medium, "large": large}[self.size]
 
     def created(self, key: str, number: int) -> None:

@@ -142,7 +142,7 @@ def build_activities(ctx: demo.DemoContext) -> None:
     contact) and, when the pipeline demo made opportunities, a done call and a planned step for some."""
     actor = ctx.users["admin"]
     now = timezone.now()
-    limit = ctx.quantity("activity_accounts", small=60, medium=600, large=2000)
+    limit = ctx.quantity("activity_accounts", small=60, medium=600, large=2000, per_account=1)
     count = 0
     accounts = Account.objects.filter(activities__isnull=True).prefetch_related("contacts").order_by("pk")[:limit]
     for account in accounts:

@@ -96,7 +96,7 @@ def build_contracts(ctx: demo.DemoContext) -> None:
             _activate(contract, actor, closed + dt.timedelta(days=rng.randint(1, 3)))
         count += 1
     accounts = list(Account.objects.filter(is_customer=True).order_by("pk"))
-    standalone = ctx.quantity("contracts", small=25, medium=150, large=1200)
+    standalone = ctx.quantity("contracts", small=25, medium=150, large=1200, per_account=0.4)
     # (share, months back the contract started, term in months, final state)
     plans = (
         (0.40, (1, 10), 12, "active"),

@@ -64,7 +64,7 @@ def _person(rng: Any, fake: Any, company: dict[str, Any], taken: set[str]) -> di
 @demo.builder("crm.leads", order=60)
 def build_leads(ctx: demo.DemoContext) -> None:
     """Leads (small 40, medium 400, large 4,000; ``--leads N``) owned by the sales reps in turn."""
-    count = ctx.quantity("leads", small=40, medium=400, large=4000)
+    count = ctx.quantity("leads", small=40, medium=400, large=4000, per_account=0.7)
     reps = ctx.sales_reps or [ctx.users["admin"]]
     actor = ctx.users["admin"]
     rng = ctx.rng

@@ -146,7 +146,7 @@ def build_pipeline(ctx: demo.DemoContext) -> None:
     competitor_reason = next((r for r in reasons if r.name == "Chose a competitor"), None)
     rivals = _competitors(admin)
     accounts = list(Account.objects.filter(is_customer=True).select_related("owner").order_by("pk"))
-    count = ctx.quantity("opportunities", small=120, medium=1200, large=12000) if accounts else 0
+    count = ctx.quantity("opportunities", small=120, medium=1200, large=12000, per_account=2) if accounts else 0
     today = timezone.localdate()
     for index in range(count):
         account = accounts[(index * 5 + rng.randint(0, 4)) % len(accounts)]
