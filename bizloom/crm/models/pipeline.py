@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bizloom.common.money import quantize
 from bizloom.crm.models.accounts import Account, Contact
 from bizloom.crm.models.base import TranslatedName
 from bizloom.crm.models.leads import Source
@@ -140,8 +141,8 @@ class Opportunity(CustomFieldsMixin, models.Model):
 
     @property
     def weighted_amount(self) -> Decimal:
-        """``amount × probability``, rounded to cents."""
-        return (self.amount * self.probability / 100).quantize(Decimal("0.01"))
+        """``amount × probability``, rounded half-up to the currency's minor unit (as the forecast does)."""
+        return quantize(self.amount * self.probability / 100, self.currency)
 
 
 class OpportunityLine(models.Model):
