@@ -19,7 +19,7 @@ def setup_django() -> str:
     """Configure Django on a fresh database; returns the database label for the report.
 
     SQLite: a new file in a temporary directory. PostgreSQL (DATABASE_URL): a database
-    named ``bench_bizloom`` on that server, recreated for each benchmark.
+    named ``bench_bizloom`` (or ``BIZLOOM_BENCH_DB``) on that server, recreated for each benchmark.
     """
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("BIZLOOM_SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijklmnop")
@@ -33,10 +33,13 @@ def setup_django() -> str:
         import psycopg
 
         base, _, _name = url.rpartition("/")
+        name = os.environ.get("BIZLOOM_BENCH_DB", "bench_bizloom")
+        if not name.replace("_", "").isalnum():
+            raise SystemExit(f"BIZLOOM_BENCH_DB must be a plain name, not {name!r}")
         with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_bizloom WITH (FORCE)")
-            conn.execute("CREATE DATABASE bench_bizloom")
-        os.environ["DATABASE_URL"] = f"{base}/bench_bizloom"
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{base}/{name}"
         label = "postgresql"
     else:
         os.environ.pop("DATABASE_URL", None)

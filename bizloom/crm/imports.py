@@ -1,16 +1,33 @@
-"""The import declaration of CRM accounts (issue #5), read by the integration import engine."""
+"""The import declarations of CRM accounts and contacts (issue #5), read by the integration import engine.
+
+CRM sits below integration in the layers, so it describes its imports as plain keyword
+arguments of ``ImportDeclaration`` and uses only what the engine hands to ``build`` (the
+``BuildContext``: parsers and reference resolvers).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import phonenumbers
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from bizloom.common.errors import ValidationFailed
 from bizloom.crm import selectors, services
-from bizloom.crm.duplicates import ACCOUNT_FIELDS
-from bizloom.crm.models import Account
+from bizloom.crm.duplicates import ACCOUNT_FIELDS, Rule, company_key, person_key, tax_key
+from bizloom.crm.events import ContactCreated
+from bizloom.crm.models import Account, Contact
 from bizloom.crm.normalize import normalize_email, normalize_phone
+from bizloom.platform import access, middleware_context, records
+from bizloom.platform.audit import services as audit
+from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.events import publish
 
 ACCOUNT_IMPORT_FIELDS = ["name", "code", "industry", "tier", "city", "phone", "email", "website",
                          "annual_revenue", "currency", "is_customer", "is_supplier", "owner", "notes"]
@@ -74,6 +91,189 @@ def _readable_accounts(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
     return ((row["pk"], row) for row in rows.iterator(chunk_size=5000))
 
 
+# --- contacts ---------------------------------------------------------------------------------
+
+CONTACT_IMPORT_FIELDS = ["name", "account", "position", "department", "mobile", "phone", "email", "wechat_id",
+                         "birthday", "consent_email", "consent_sms", "owner", "notes"]
+CONTACT_SYNONYMS = {
+    "name": ("姓名", "联系人", "联系人姓名", "名字", "contact", "contact name", "full name", "person"),
+    "account": ("客户", "客户名称", "公司", "公司名称", "单位", "所属客户", "company", "company name", "account name",
+                "organization", "organisation", "customer"),
+    "position": ("职位", "职务", "头衔", "title", "job title", "role"),
+    "department": ("部门", "所在部门", "dept"),
+    "mobile": ("手机", "手机号", "手机号码", "移动电话", "mobile phone", "cell", "cell phone", "cellphone"),
+    "phone": ("电话", "办公电话", "座机", "固定电话", "联系电话", "tel", "telephone", "work phone", "office phone",
+              "business phone"),
+    "email": ("邮箱", "电子邮件", "电子邮箱", "邮件", "e-mail", "mail", "email address"),
+    "wechat_id": ("微信", "微信号", "wechat", "weixin"),
+    "birthday": ("生日", "出生日期", "date of birth", "birth date", "dob"),
+    "consent_email": ("同意邮件", "邮件许可", "email opt in", "email opt-in"),
+    "consent_sms": ("同意短信", "短信许可", "sms opt in", "sms opt-in"),
+    "owner": ("负责人", "所有人", "销售", "客户经理", "contact owner", "sales rep"),
+    "notes": ("备注", "说明", "remarks", "comment", "comments"),
+}
+CONTACT_FIELDS: dict[Rule, str] = {Rule.EMAIL: "email", Rule.PHONE: "phone"}
+"""The CRM's contact duplicate rules (``services.find_duplicate_contacts``): same email or same phone,
+the mobile and the office number each compared with both of the other's."""
+
+_ACCOUNT_KEYS = (("code", tax_key), ("name", lambda text: text.strip() or None), ("name", company_key))
+
+
+def build_contact(values: Mapping[str, str], context: Any, errors: dict[str, str]) -> dict[str, Any]:
+    """The ``create_contact``/``update_contact`` data of one row; cell problems go to ``errors``.
+
+    Blank cells are left out. Names, phones and emails stay as typed here: the contact services
+    normalise them (``prepare_contact`` runs the same normalisation), so their messages are the
+    services' own. The account is named by tax id, external id or name (exact, then the same
+    company key) among the accounts the importer may see; the owner as for accounts;
+    consents accept 是/否, yes/no, 1/0; birthdays ``2024-03-05``, ``2024/3/5`` or ``2024年3月5日``.
+    """
+    data: dict[str, Any] = {}
+    for key, raw in values.items():
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            if key == "account":
+                data[key] = context.resolve_record(text, Account, _ACCOUNT_KEYS)
+            elif key in ("consent_email", "consent_sms"):
+                data[key] = context.parse_bool(text)
+            elif key == "birthday":
+                data[key] = context.parse_date(text)
+            elif key == "owner":
+                data[key] = context.resolve_user(text, Contact)
+            else:
+                data[key] = text
+        except ValueError as exc:
+            errors[key] = str(exc)
+    return data
+
+
+def _contact_variants(fields: Mapping[str, Any]) -> list[Mapping[str, object]]:
+    """A contact matches by email, its mobile and its office phone (each against both of the other's)."""
+    return [{"email": fields.get("email"), "phone": fields.get("mobile")}, {"phone": fields.get("phone")}]
+
+
+def _readable_contacts(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
+    rows = (selectors.list_contacts(user, "view").select_related(None).prefetch_related(None)
+            .values("pk", "name", "email", "mobile", "phone").order_by())
+    return ((row["pk"], row) for row in rows.iterator(chunk_size=5000))
+
+
+_MOBILE_RE = re.compile(r"(?:\+86)?(1[3-9][0-9]{9})", re.ASCII)
+_PHONE_NOISE = str.maketrans("", "", " -")
+
+
+@functools.cache
+def _cn_mobile_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    metadata: Any = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    return (re.compile(str(metadata.general_desc.national_number_pattern)),
+            re.compile(str(metadata.mobile.national_number_pattern)))
+
+
+def fast_mobile(text: str) -> str | None:
+    """``normalize_phone(text)`` for the commonest case, without libphonenumber's parser; None otherwise.
+
+    A mainland mobile written as 11 ASCII digits (spaces or dashes allowed, ``+86`` optional)
+    is valid exactly when its national number matches libphonenumber's own CN general and
+    mobile patterns (its validity check for a number of one region), and its E.164 form is
+    ``+86`` + the digits. Numbers starting 179, 11 or 12 are left to the parser (they may begin
+    with a carrier prefix it strips). ``tests``: the answer equals ``normalize_phone`` whenever
+    it is not None.
+    """
+    if not text.isascii():
+        return None
+    match = _MOBILE_RE.fullmatch(text.strip().translate(_PHONE_NOISE))
+    if match is None:
+        return None
+    digits = match.group(1)
+    general, mobile = _cn_mobile_patterns()
+    if digits.startswith("179") or not (general.fullmatch(digits) and mobile.fullmatch(digits)):
+        return None
+    return "+86" + digits
+
+
+def normalize_contact_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The contact services' normalisation (``services._normalize_contact``), with :func:`fast_mobile`
+    for phone numbers it answers: the same result, a fraction of the time for most rows."""
+    values = dict(data)
+    fast: dict[str, str] = {}
+    for name in services.CONTACT_PHONE_FIELDS:
+        value = values.get(name)
+        if isinstance(value, str) and (normalized := fast_mobile(value)) is not None:
+            fast[name] = normalized
+            del values[name]
+    result, errors = services._normalize_contact(values)  # noqa: SLF001 - the contact services' own rules
+    result.update(fast)
+    return result, errors
+
+
+@functools.cache
+def _has_database_rules() -> bool:
+    meta = Contact._meta
+    return bool(meta.constraints or meta.unique_together or any(f.unique and not f.primary_key for f in meta.fields))
+
+
+def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
+    """Everything ``create_contact(data, allow_duplicate=True)`` does before it saves, without writing.
+
+    Same normalisation, same assignment and consent stamps, same validation and the same
+    ValidationFailed; the import engine matched duplicates already (the batch's policy decides).
+    Foreign keys the import resolved among readable records (owner, account) are not
+    looked up again; any other account goes through ``access.check_reference`` as in the service.
+    Linked "other accounts" are not importable, so a prepared contact has none.
+    """
+    contact = Contact()
+    values, errors = normalize_contact_values({"owner": actor, **data})
+    account = values.get("account")
+    if account is not None and getattr(account, "_import_readable_by", None) != actor.pk:
+        access.check_reference(actor, account, field="account")
+    records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",))
+    for flag, stamp in services.CONTACT_CONSENTS:
+        if getattr(contact, flag):
+            setattr(contact, stamp, _now())
+    fields = {name: list(messages) for name, messages in errors.items()}
+    verified = [name for name in ("owner", "account") if getattr(contact, f"{name}_id") is not None]
+    database_rules = _has_database_rules()  # none on contacts: skip the unique/constraint passes' overhead
+    try:
+        contact.full_clean(exclude=verified, validate_unique=database_rules, validate_constraints=database_rules)
+    except ValidationError as failure:
+        for name, messages in failure.message_dict.items():
+            fields.setdefault(name, []).extend(str(message) for message in messages)
+    if fields:
+        raise ValidationFailed(gettext("Please correct the errors below."), fields=fields)
+    return contact
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def save_contacts(contacts: list[Contact], actor: Any, insert: Callable[..., None],
+                  insert_values: Callable[..., None]) -> None:
+    """Insert prepared contacts at once with the engine's multi-row INSERT (``insert``), with one
+    "create" audit entry each (``insert_values``: rows without model instances) and one
+    ContactCreated event each: what ``create_contact`` records, in bulk."""
+    insert(Contact, contacts)
+    context = middleware_context.current()
+    content_type = ContentType.objects.get_for_model(Contact).pk
+    now = _now()
+    create = AuditEntry.Action.CREATE
+    insert_values(AuditEntry, AUDIT_COLUMNS, [
+        (content_type, str(contact.pk), str(contact)[:audit.REPR_MAX], create, actor.pk, context.channel,
+         context.request_id, now, audit.diff(None, {**audit.snapshot(contact), "accounts": []}))
+        for contact in contacts])
+    for contact in contacts:
+        publish(ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
+                               actor_id=actor.pk))
+
+
+AUDIT_COLUMNS = ("content_type", "object_id", "object_repr", "action", "actor", "channel", "request_id", "at",
+                 "changes")
+
+
 # Read by bizloom.integration (IntegrationConfig.ready): CRM stays below integration in the
 # layers, so it describes its imports as plain keyword arguments of ImportDeclaration.
 IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
@@ -90,5 +290,23 @@ IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
     "natural_keys": ("code",),
     "duplicate_fields": ACCOUNT_FIELDS,
     "duplicate_records": _readable_accounts,
+    "custom_fields": True,
+}, {
+    "key": "crm.contact",
+    "model": Contact,
+    "label": _("Contacts"),
+    "field_names": CONTACT_IMPORT_FIELDS,
+    "required": ("name",),
+    "synonyms": CONTACT_SYNONYMS,
+    "build": build_contact,
+    "create": lambda data, actor: services.create_contact(data, actor=actor, allow_duplicate=True),
+    "update": lambda contact, data, actor: services.update_contact(contact, data, actor=actor),
+    "delete": lambda contact, actor: services.delete_contact(contact, actor=actor),
+    "duplicate_fields": CONTACT_FIELDS,
+    "duplicate_records": _readable_contacts,
+    "duplicate_variants": _contact_variants,
+    "duplicate_name_key": person_key,
+    "prepare": prepare_contact,
+    "bulk_save": save_contacts,
     "custom_fields": True,
 }]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,7 @@ class ExternalId(models.Model):
     content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE,
                                      verbose_name=_("content type"))
     object_id = models.CharField(_("object id"), max_length=64)
+    record = GenericForeignKey("content_type", "object_id")  # lets the merge tool find it (crm.merging)
     source = models.CharField(_("source"), max_length=100)
     value = models.CharField(_("external id"), max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -112,6 +114,9 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    pruned_at = models.DateTimeField(_("files removed at"), null=True, blank=True,
+                                     help_text=_("When the uploaded file and the error rows' cells were deleted "
+                                                 "(after BIZLOOM_IMPORT_RETENTION_DAYS)."))
 
     class Meta:
         verbose_name = _("import batch")

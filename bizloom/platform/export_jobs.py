@@ -31,6 +31,7 @@ from django_tasks import task
 
 from bizloom.platform import access, exporting
 from bizloom.platform.exportjobs.models import ExportJob
+from bizloom.platform.listing.columns import ExportPlan
 from bizloom.platform.notifications.kinds import register_kind
 from bizloom.platform.notifications.services import notify
 
@@ -74,9 +75,62 @@ def export_rows(config: Any, user: Any, params: Any) -> tuple[list[str], Any, It
     columns = state.visible_columns
     header = [str(c.label) for c in columns]
     queryset = access.restrict(filtered_queryset(state, user), user, "export")
+    plans = [c.export_plan(queryset.model) for c in columns]
+    if all(plan is not None for plan in plans):
+        return header, queryset, _planned_rows(queryset, plans)  # type: ignore[arg-type]
     exports = [c.export for c in columns]
     rows = ([export(obj) for export in exports] for obj in _narrowed(queryset, columns).iterator(chunk_size=2000))
     return header, queryset, rows
+
+
+CHUNK_ROWS = 2000
+
+
+def _planned_rows(queryset: Any, plans: Sequence[ExportPlan]) -> Iterator[list[Any]]:
+    """The export rows from ``values_list`` (no model instances): the fast path of :func:`export_rows`.
+
+    Each column's :class:`~bizloom.platform.listing.columns.ExportPlan` formats its slice of the
+    fetched values; records at the end of a foreign key are read once per id (their ``str``).
+    """
+    fields: list[str] = []
+    slices: list[tuple[int, ...]] = []
+    for plan in plans:
+        indexes = []
+        for name in plan.fields:
+            if name not in fields:
+                fields.append(name)
+            indexes.append(fields.index(name))
+        slices.append(tuple(indexes))
+    related: dict[type[Any], dict[Any, str]] = {}
+    lookups = [(plan, index[0], related.setdefault(plan.related_model, {}))
+               for plan, index in zip(plans, slices, strict=True) if plan.related_model is not None]
+    formatters = [(plan.export, index, related.get(plan.related_model, {}) if plan.related_model else {})
+                  for plan, index in zip(plans, slices, strict=True)]
+    singles = [(plan.one, index[0], names) for plan, (_export, index, names) in zip(plans, formatters, strict=True)]
+    single = all(one is not None for one, _index, _names in singles)
+    chunk: list[tuple[Any, ...]] = []
+
+    def emit(rows: list[tuple[Any, ...]]) -> Iterator[list[Any]]:
+        for plan, position, names in lookups:
+            missing = {row[position] for row in rows if row[position] is not None} - names.keys()
+            if missing:
+                assert plan.related_model is not None
+                found = plan.related_model._base_manager.in_bulk(missing)
+                names.update({pk: str(obj) for pk, obj in found.items()})
+        if single:
+            for row in rows:
+                yield [one(row[index], names) for one, index, names in singles]  # type: ignore[misc]
+        else:
+            for row in rows:
+                yield [export([row[i] for i in index], names) for export, index, names in formatters]
+
+    for row in queryset.values_list(*fields).iterator(chunk_size=CHUNK_ROWS):
+        chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            yield from emit(chunk)
+            chunk = []
+    if chunk:
+        yield from emit(chunk)
 
 
 def _narrowed(queryset: Any, columns: Sequence[Any]) -> Any:

@@ -1,5 +1,6 @@
-"""Importing accounts in a real browser (issue #5): upload a GBK CSV with bad rows and a duplicate, read
-the dry-run report, download the error file, fix and upload it, import, then undo."""
+"""Importing in a real browser (issue #5): upload a GBK CSV with bad rows and a duplicate, read the
+dry-run report, download the error file, fix it as a user would in Excel, upload and import it, then
+undo the batch — for contacts (the journey of issue #5) and for accounts."""
 
 from __future__ import annotations
 
@@ -41,9 +42,9 @@ def importer(django_user_model, settings, tmp_path):  # type: ignore[no-untyped-
     return user
 
 
-def _upload(page, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
+def _upload(page, name: str, content: bytes, declaration: str = "crm.account") -> None:  # type: ignore[no-untyped-def]
     page.goto("/imports/new/")
-    page.select_option("#id_declaration", "crm.account")
+    page.select_option("#id_declaration", declaration)
     page.set_input_files("#id_file", files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url("**/imports/*/")
@@ -103,3 +104,86 @@ def test_import_journey_with_error_file_and_undo(page, importer, tmp_path):  # t
     # then
     assert not Account.objects.filter(code__in=["TAX-002", "TAX-003"]).exists()
     assert Account.objects.filter(code="TAX-001").exists()
+
+
+CONTACT_HEADER = ["姓名", "客户", "职位", "手机", "邮箱"]
+CONTACT_ROWS = [
+    ["张伟", "华为技术有限公司", "采购经理", "138 1234 5678", "Zhang.Wei@huawei.example"],
+    ["李娜", "不存在的公司", "财务总监", "139 0000 1111", "li.na@example.com"],         # unknown account
+    ["王芳", "华为技术有限公司", "", "12345", "wang.fang@huawei.example"],              # bad mobile
+    ["刘洋（重复）", "", "", "", "LIU.YANG@huawei.example"],                            # duplicate of a contact
+    ["陈静", "", "行政主管", "", "chen.jing@@example"],                                 # bad email
+]
+
+
+@pytest.fixture
+def contact_importer(importer):  # type: ignore[no-untyped-def]
+    from bizloom.crm import services
+
+    services.create_contact({"name": "刘洋", "email": "liu.yang@huawei.example"}, actor=importer)
+    return importer
+
+
+def test_contact_import_journey_gbk_errors_fix_import_undo(page, contact_importer, tmp_path):  # type: ignore[no-untyped-def]
+    from bizloom.crm.models import Contact
+
+    login(page, "zhangwei", "s3cret-pass")
+
+    # when: uploading the GBK file an old CRM exported
+    _upload(page, "联系人.csv", _csv(CONTACT_HEADER, CONTACT_ROWS, "gbk"), "crm.contact")
+    # then: the encoding guess is shown and every Chinese header is matched
+    assert "detected encoding gb18030" in page.content()
+    assert [page.locator(f"#id_col_{i}").input_value() for i in range(5)] == [
+        "name", "account", "position", "mobile", "email"]
+
+    # when: the dry run
+    page.locator("#dry-run").click()
+    page.wait_for_selector("#import-report")
+    # then: what would happen to each row, tied to its column; nothing saved
+    assert page.locator("#import-status").inner_text() == "Dry run done"
+    assert "Dry run: nothing was saved." in page.locator("#import-progress").inner_text()
+    assert [page.locator(f"#count-{name}").inner_text() for name in ("created", "skipped", "errors")] == [
+        "1", "1", "3"]
+    assert "客户: No account “不存在的公司” that you may see." in page.locator("tr[data-row='3']").inner_text()
+    assert "手机:" in page.locator("tr[data-row='4']").inner_text()
+    assert "duplicate of 刘洋" in page.locator("tr[data-row='5']").inner_text()
+    assert "邮箱:" in page.locator("tr[data-row='6']").inner_text()
+    assert Contact.objects.count() == 1
+
+    # when: importing the good rows, then downloading the error file
+    page.locator("#run-import").click()
+    page.wait_for_selector("#undo-import")
+    assert page.locator("#import-status").inner_text() == "Imported"
+    assert Contact.objects.get(name="张伟").mobile == "+8613812345678"
+    with page.expect_download() as download_info:
+        page.locator("#error-file").click()
+    text = Path(download_info.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    # then: the original cells of the rows with errors, and why
+    assert rows[0] == [*CONTACT_HEADER, "错误 / Errors"]
+    assert [r[0] for r in rows[1:]] == ["李娜", "王芳", "陈静"]
+    assert rows[1][5] == "客户: No account “不存在的公司” that you may see."
+
+    # when: fixing the cells as a user would in Excel (the error column stays), saved as GBK again
+    rows[1][1] = "华为技术有限公司"
+    rows[2][3] = "139 8765 4321"
+    rows[3][4] = "chen.jing@example.com"
+    _upload(page, "联系人-已修正.csv", _csv(rows[0], rows[1:], "gbk"), "crm.contact")
+    # then: the error column is not mapped to anything
+    assert page.locator("#id_col_5").input_value() == ""
+    page.locator("#dry-run").click()
+    page.wait_for_selector("#import-report")
+    assert [page.locator(f"#count-{name}").inner_text() for name in ("created", "errors")] == ["3", "0"]
+    page.locator("#run-import").click()
+    page.wait_for_selector("#undo-import")
+    # then
+    assert Contact.objects.get(name="王芳").mobile == "+8613987654321"
+    assert Contact.objects.get(name="李娜").account.name == "华为技术有限公司"
+    assert Contact.objects.count() == 5
+
+    # when: undoing the fixed batch
+    page.locator("#undo-import").click()
+    page.wait_for_selector("#import-status[data-status='undone']")
+    # then: its three contacts are gone, the first batch's stays
+    assert page.locator("#import-status").inner_text() == "Undone"
+    assert set(Contact.objects.values_list("name", flat=True)) == {"刘洋", "张伟"}

@@ -35,10 +35,10 @@ What the reader decides (the engine builds on these rules):
 * **Safety**: limits (:class:`~.limits.Limits`) are checked before parsing as far as
   possible: the file size first, a workbook's ZIP directory (parts, total size, ratio)
   before anything is decompressed, every XML part's prolog for DTD/entity declarations
-  (never written by Excel; refused, so no entity expansion can happen whatever XML
-  parser openpyxl uses; defusedxml, when installed, guards openpyxl as well), then
-  rows while streaming. A cell over ``max_cell_chars`` stops the read with an error
-  naming its row and column.
+  (never written by Excel; refused, so no entity expansion can happen), then rows while
+  streaming. Sheets are parsed by :mod:`.sheetxml` (expat through defusedxml, which refuses
+  DTDs and entities again; openpyxl's rules for cell values, several times faster). A cell
+  over ``max_cell_chars`` stops the read with an error naming its row and column.
 """
 
 from __future__ import annotations
@@ -52,19 +52,17 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import IO, Any, Literal, Protocol, cast
 
+from bizloom.integration.importing import sheetxml
 from bizloom.integration.importing.errors import ImportFileError, RowProblem, error, problem
 from bizloom.integration.importing.headers import check_headers, restore_neutralised
 from bizloom.integration.importing.limits import Limits, check_size, check_zip_directory
-
-if TYPE_CHECKING:
-    from openpyxl.workbook.workbook import Workbook
 
 Format = Literal["csv", "xlsx"]
 
@@ -584,21 +582,19 @@ def _check_workbook_archive(stream: BinaryFile, limits: Limits) -> None:
             raise error("broken_zip") from None
 
 
-def _load_workbook(stream: BinaryFile) -> Workbook:
-    from openpyxl import load_workbook
-
+def _open_workbook(stream: BinaryFile) -> sheetxml.Workbook:
     stream.seek(0)
     try:
-        return load_workbook(cast(IO[bytes], stream), read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises many kinds (KeyError, ParseError, TypeError …)
+        return sheetxml.Workbook(zipfile.ZipFile(cast(IO[bytes], stream)))
+    except Exception as exc:  # a missing part (KeyError), XML errors, bad numbers …
         raise _workbook_error(exc, None) from None
 
 
-def _choose_sheet(workbook: Workbook, sheet: str | int | None) -> Any:
-    names = list(workbook.sheetnames)
+def _choose_sheet(workbook: sheetxml.Workbook, sheet: str | int | None) -> sheetxml.Sheet:
+    names = workbook.sheet_names
     listed = ", ".join(f"“{name}”" for name in names)
     if sheet is None:
-        worksheets = workbook.worksheets
+        worksheets = [s for s in workbook.sheets if s.is_worksheet]
         if not worksheets:
             raise error("no_worksheet")
         return worksheets[0]
@@ -614,37 +610,39 @@ def _choose_sheet(workbook: Workbook, sheet: str | int | None) -> Any:
         if not found:
             raise error("unknown_sheet", sheet=sheet, names=listed)
         name = found[0]
-    chosen = workbook[name]
-    if not hasattr(chosen, "iter_rows"):
+    chosen = workbook.sheets[names.index(name)]
+    if not chosen.is_worksheet or chosen.path not in workbook.archive.NameToInfo:
         raise error("not_a_worksheet", sheet=name)
     return chosen
 
 
 def _read_xlsx(stream: BinaryFile, sheet: str | int | None, limits: Limits) -> Table:
     _check_workbook_archive(stream, limits)
-    workbook = _load_workbook(stream)
+    workbook = _open_workbook(stream)
+    close = workbook.archive.close
     try:
         worksheet = _choose_sheet(workbook, sheet)
-        worksheet.reset_dimensions()  # never trust the declared size: it could ask for 16,384 columns
-        cells = iter(worksheet.iter_rows(min_row=1, max_col=limits.max_columns + 1))
-        detected = Detection("xlsx", None, 1.0, sheet_names=tuple(workbook.sheetnames), sheet=worksheet.title)
+        # The declared dimension is never trusted: columns beyond the limit are not even looked at.
+        cells = workbook.rows(worksheet, limits.max_columns + 1)
+        detected = Detection("xlsx", None, 1.0, sheet_names=tuple(workbook.sheet_names), sheet=worksheet.name)
         try:
             first = next(cells, None)
         except Exception as exc:
             raise _workbook_error(exc, 1) from None
         if first is None:
-            raise error("empty_sheet", sheet=worksheet.title)
-        raw = [_cell_text(cell) for cell in first]
+            raise error("empty_sheet", sheet=worksheet.name)
+        number, row = first
+        raw = [_cell_text(cell) for cell in row] if number == 1 else []
         if not any(value.strip() for value in raw):
             raise error("no_header", row=1)
         if len(raw) > limits.max_columns and raw[limits.max_columns].strip():
             raise error("too_many_columns", count=f"> {limits.max_columns}", limit=limits.max_columns)
         headers, warnings = check_headers(raw[: limits.max_columns], limits)
     except BaseException:
-        workbook.close()
+        close()
         raise
-    rows = _xlsx_rows(cells, len(headers), limits, workbook)
-    return Table(headers, rows, detected, warnings, [workbook.close])
+    rows = _xlsx_rows(cells, len(headers), limits, close)
+    return Table(headers, rows, detected, warnings, [close])
 
 
 def _is_entity_attack(exc: BaseException | None) -> bool:
@@ -665,21 +663,21 @@ def _workbook_error(exc: Exception, number: int | None) -> ImportFileError:
     return error("invalid_workbook", row=number, detail=str(exc)[:200] or type(exc).__name__)
 
 
-def _xlsx_rows(cells: Iterator[Sequence[Any]], width: int, limits: Limits, workbook: Workbook) -> Iterator[RawRow]:
+def _xlsx_rows(cells: Iterator[tuple[int, list[sheetxml.Cell]]], width: int, limits: Limits,
+               close: Callable[[], None]) -> Iterator[RawRow]:
     number, count = 1, 0
     try:
         while True:
             try:
-                row = next(cells, None)
-                if row is None:
+                found = next(cells, None)
+                if found is None:
                     return
-                number += 1
+                number, row = found
                 if number > EXCEL_MAX_ROWS:
                     raise error("invalid_workbook", row=number, detail=f"row {number} is beyond Excel's last row")
                 values = [_cell_text(cell) for cell in row[:width]]
-                extras = row[width:]
-                if extras and set(map(id, extras)) != _EMPTY_CELL_IDS:  # C speed for the usual all-empty case
-                    values.extend(_cell_text(cell) for cell in extras)
+                if len(row) > width:
+                    values.extend(_cell_text(cell) for cell in row[width:])
             except Exception as exc:
                 raise _workbook_error(exc, number) from None
             if not "".join(values).strip():
@@ -694,20 +692,12 @@ def _xlsx_rows(cells: Iterator[Sequence[Any]], width: int, limits: Limits, workb
             problems: list[RowProblem] = []
             yield RawRow(number, _fit(values, width, number, problems, short_warning=False), problems)
     finally:
-        workbook.close()
-
-
-def _empty_cell_ids() -> set[int]:
-    from openpyxl.cell.read_only import EMPTY_CELL
-
-    return {id(EMPTY_CELL)}
-
-
-_EMPTY_CELL_IDS = _empty_cell_ids()
+        close()
 
 
 def _cell_text(cell: Any) -> str:
-    """The text of an openpyxl read-only cell as a user would type it (see the module docstring)."""
+    """The text of a cell (``sheetxml.Cell``: value and number format) as a user would type it (see the
+    module docstring)."""
     value = cell.value
     if value is None:
         return ""

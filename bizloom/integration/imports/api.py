@@ -19,7 +19,7 @@ from pydantic import Field
 from bizloom.integration.imports import selectors, services
 from bizloom.integration.imports.declarations import get_declaration
 from bizloom.integration.models import ImportBatch
-from bizloom.platform import access, exporting
+from bizloom.platform import exporting
 from bizloom.platform.api.pagination import Page, PageParams, paginate
 from bizloom.platform.api.problem import ApiProblem
 from bizloom.platform.api.schemas import RecordId, WriteSchema
@@ -145,7 +145,7 @@ def _require_import(user: Any, declaration: str) -> None:
     except KeyError:
         message = _("Unknown object type “%(key)s”.") % {"key": declaration}
         raise ApiProblem(422, message, code="unknown_declaration", errors={"declaration": [message]}) from None
-    access.require(user, spec.model, "import")
+    spec.require(user, "import")
 
 
 @router.post("/imports", response={201: ImportBatchOut}, operation_id="integration_import_create")
@@ -231,7 +231,10 @@ def undo_import(request: HttpRequest, batch_id: RecordId) -> dict[str, Any]:
 def import_errors(request: HttpRequest, batch_id: RecordId) -> StreamingHttpResponse:
     """The rows with errors, as in the file, plus an "错误 / Errors" column: fix and upload again."""
     batch = _batch(request, batch_id)
-    header, rows = selectors.error_file_rows(batch)
+    try:
+        header, rows = selectors.error_file_rows(batch)
+    except selectors.ErrorFilePruned as gone:
+        raise ApiProblem(410, gone.message, code="batch_pruned") from None
     stem = batch.filename.rsplit(".", 1)[0] or "import"
     return exporting.csv_response(f"{stem}-errors.csv", header, rows)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -67,7 +68,8 @@ class BuildContext:
     """
 
     user: Any
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
+    source: str = ""
 
     def parse_bool(self, text: str) -> bool:
         """See :func:`parse_bool`."""
@@ -77,9 +79,15 @@ class BuildContext:
         """See :func:`parse_decimal`."""
         return parse_decimal(text)
 
+    def parse_date(self, text: str) -> date:
+        """See :func:`parse_date`."""
+        return parse_date(text)
+
     def parse_choice(self, text: str, choices: Sequence[tuple[str, str | Promise]]) -> str:
         """The code of a choice given by code or label in any language (:func:`parse_choice`)."""
-        key = f"choices:{id(choices)}"
+        # Keyed by the codes, not by id(): ``Model.Field.choices`` builds a new list on every access,
+        # and the id of a freed list is reused by the next one.
+        key = ("choices", *(code for code, _label in choices))
         lookup = self.cache.get(key)
         if lookup is None:
             lookup = self.cache[key] = choice_map(choices)
@@ -88,6 +96,11 @@ class BuildContext:
     def resolve_user(self, text: str, model: type[models.Model]) -> Any:
         """The user named by ``text`` among those the importer may assign (:func:`resolve_user`)."""
         return resolve_user(text, self, model)
+
+    def resolve_record(self, text: str, model: type[models.Model],
+                       keys: Sequence[tuple[str, Callable[[str], str | None]]]) -> Any:
+        """The record of ``model`` that ``text`` names, among those the importer may view (:func:`resolve_record`)."""
+        return resolve_record(text, self, model, keys)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,26 @@ class ImportDeclaration:
     under their key. With ``custom_fields=True`` the model's active custom fields are offered
     as ``cf_<key>`` (labels in every language); the engine passes their cells to the services
     as ``data["custom_fields"]``, which validate and convert them.
+
+    ``duplicate_variants(fields)`` splits one record's (or row's) fields into several sets
+    that are each matched (a contact's mobile and office phone both feed the phone rule).
+
+    The fast path (issue #5, ``bench/bench_import_contacts.py``): ``prepare(data, actor)``
+    does everything ``create`` does except writing — normalise, assign, validate, raising the
+    same ValidationFailed/DomainError — and returns the unsaved record; ``bulk_save(records,
+    actor, insert, insert_values)`` then inserts a chunk of them with their audit entries and
+    events, using ``insert(model, instances)`` (:func:`.bulk.insert`: multi-row INSERT, sets the
+    keys) and ``insert_values(model, names, rows)`` (:func:`.bulk.insert_values`: rows as tuples). The engine
+    uses them when both are given and falls back to ``create`` row by row when a bulk insert
+    fails, so the outcomes are those of ``create``.
+
+    ``authorize(user, action)`` replaces the business-record access rules for records that
+    are not business records (users, departments): it decides every action, every record is
+    in scope and there are no field rules.
+
+    ``row_by_row`` makes the engine build and decide each row after the rows above it are
+    written (chunks of one row): for records whose rows refer to records created a few rows
+    above (a department's parent).
     """
 
     key: str
@@ -119,13 +152,68 @@ class ImportDeclaration:
     duplicate_name_key: Callable[[str], str] | None = None
     extra_fields: Callable[[Any], Sequence[FieldSpec]] | None = None
     custom_fields: bool = False
+    duplicate_variants: Callable[[Mapping[str, Any]], Iterable[Mapping[str, object]]] | None = None
+    prepare: Callable[[Mapping[str, Any], Any], models.Model] | None = None
+    bulk_save: Callable[..., None] | None = None
+    authorize: Callable[[Any, str], bool] | None = None
+    row_by_row: bool = False
+
+    # --- access: the business-record rules, or ``authorize`` for organisation records -------
+
+    def may(self, user: Any, action: str) -> bool:
+        """Whether ``user`` may ``action`` (view/add/change/delete/import) records of this kind.
+
+        Business records ask :mod:`bizloom.platform.access`; a declaration with ``authorize``
+        (users, departments: not business records, managed by administrators) asks it instead.
+        """
+        if self.authorize is not None:
+            return bool(user is not None and user.is_authenticated and user.is_active and self.authorize(user, action))
+        return access.can(user, self.model, action)
+
+    def require(self, user: Any, action: str) -> None:
+        """PermissionDeniedError unless :meth:`may`."""
+        if self.authorize is None:
+            access.require(user, self.model, action)
+            return
+        if not self.may(user, action):
+            from django.utils.translation import gettext as _
+
+            from bizloom.common.errors import PermissionDeniedError
+
+            raise PermissionDeniedError(
+                _("You do not have permission to %(action)s %(model)s.") % {
+                    "action": access.action_verb(self.model, action),
+                    "model": self.model._meta.verbose_name_plural},
+                rule=f"import:{self.key} needs the organisation administrator permission")
+
+    def queryset(self, user: Any, action: str) -> models.QuerySet[Any]:
+        """The records ``user`` may ``action``: ``access.restrict``, or all of them (or none) with ``authorize``."""
+        manager = self.model._default_manager
+        if self.authorize is None:
+            return access.restrict(manager.all(), user, action)
+        return manager.all() if self.may(user, action) else manager.none()
+
+    def field_policy(self, user: Any) -> access.FieldPolicy:
+        """Fields ``user`` may not write through an import (none for ``authorize`` declarations)."""
+        if self.authorize is not None:
+            return access.NO_FIELD_RULES
+        return access.field_policy(user, self.model, "change")
+
+    def variants(self, fields: Mapping[str, Any]) -> Iterable[Mapping[str, object]]:
+        """The field sets one record or row is matched by (several when, e.g., a contact has two phones)."""
+        return self.duplicate_variants(fields) if self.duplicate_variants is not None else (fields,)
 
     @classmethod
     def from_spec(cls, *, field_names: Sequence[str], required: Sequence[str] = (),
-                  synonyms: Mapping[str, Sequence[str]] | None = None, **kwargs: Any) -> ImportDeclaration:
+                  synonyms: Mapping[str, Sequence[str]] | None = None,
+                  extra_labels: Mapping[str, str | Promise] | None = None, **kwargs: Any) -> ImportDeclaration:
         """A declaration from plain keyword arguments (what ``<app>.imports.IMPORT_DECLARATIONS`` holds):
-        ``field_names`` become :func:`model_field_specs` of ``kwargs["model"]``."""
+        ``field_names`` become :func:`model_field_specs` of ``kwargs["model"]``; ``extra_labels``
+        adds fields that are not model fields (key → label), which ``build`` turns into data."""
         fields = model_field_specs(kwargs["model"], field_names, required=required, synonyms=synonyms)
+        for key, label in (extra_labels or {}).items():
+            fields.append(FieldSpec(key, labels_in_languages(label), tuple((synonyms or {}).get(key, ())),
+                                    key in required))
         return cls(fields=fields, **kwargs)
 
     def field_specs(self, user: Any) -> list[FieldSpec]:
@@ -161,6 +249,10 @@ def get_declaration(key: str) -> ImportDeclaration:
     return _REGISTRY[key]
 
 
+EXTRA_MODULES = ("bizloom.platform.org.imports",)
+"""Declaration modules inside an app's sub-package (the organisation: users and departments)."""
+
+
 def autodiscover() -> None:
     """Register ``IMPORT_DECLARATIONS`` of every installed app's ``imports`` module (from ``ready``)."""
     from importlib import import_module
@@ -168,9 +260,9 @@ def autodiscover() -> None:
 
     from django.apps import apps
 
-    for config in apps.get_app_configs():
-        name = f"{config.name}.imports"
-        if config.name.startswith("bizloom.") and find_spec(name) is not None:
+    names = [f"{config.name}.imports" for config in apps.get_app_configs() if config.name.startswith("bizloom.")]
+    for name in [*names, *EXTRA_MODULES]:
+        if find_spec(name) is not None:
             module = import_module(name)
             for spec in getattr(module, "IMPORT_DECLARATIONS", ()):
                 register(ImportDeclaration.from_spec(**spec))
@@ -217,7 +309,7 @@ def model_field_specs(model: type[models.Model], names: Sequence[str], *, requir
                       synonyms: Mapping[str, Sequence[str]] | None = None) -> list[FieldSpec]:
     """:class:`FieldSpec` of model fields, labelled with their verbose names in every language."""
     synonyms = synonyms or {}
-    specs = []
+    specs: list[FieldSpec] = []
     for name in names:
         model_field = model._meta.get_field(name)
         specs.append(FieldSpec(name, labels_in_languages(model_field.verbose_name),  # type: ignore[union-attr]
@@ -241,6 +333,25 @@ def parse_bool(text: str) -> bool:
     if key in _FALSE:
         return False
     raise CellError(_("“%(value)s” is not yes or no (use 是/否, yes/no or 1/0)."), value=text)
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", "%d.%m.%Y")
+
+
+def parse_date(text: str) -> date:
+    """A date as spreadsheets write it (``2024-03-05``, ``2024/3/5``, ``2024年3月5日``, ``20240305``,
+    ``05.03.2024``; a time after it is ignored); CellError otherwise."""
+    from datetime import datetime as _datetime
+
+    from django.utils.translation import gettext_lazy as _
+
+    cleaned = text.strip().split(" ")[0].split("T")[0]
+    for pattern in _DATE_FORMATS:
+        try:
+            return _datetime.strptime(cleaned, pattern).date()  # noqa: DTZ007 - a date, no time zone
+        except ValueError:
+            continue
+    raise CellError(_("“%(value)s” is not a date (use 2024-03-05)."), value=text)
 
 
 _NUMBER_NOISE = re.compile(r"[\s,，¥￥$€]|CNY|RMB|元")
@@ -333,3 +444,105 @@ def resolve_user(text: str, context: BuildContext, model: type[models.Model]) ->
     if found is None:
         raise CellError(_("No user “%(value)s” that you may assign records to."), value=text)
     return found
+
+
+_AMBIGUOUS = object()
+
+
+@dataclass
+class _RecordLookup:
+    """Keys of the records of one model a user may view, read once per run."""
+
+    queryset: Any
+    maps: list[dict[str, Any]]
+    only: tuple[str, ...]
+    rows: dict[Any, tuple[Any, ...]]
+    instances: dict[Any, Any] = field(default_factory=dict)
+    externals: dict[str, Any] | None = None
+
+
+def resolve_record(text: str, context: BuildContext, model: type[models.Model],
+                   keys: Sequence[tuple[str, Callable[[str], str | None]]]) -> Any:
+    """The record of ``model`` named by ``text``, among those ``context.user`` may view; CellError otherwise.
+
+    ``keys`` are ``(field, key function)`` pairs tried in order, except that the record's id in
+    the source system (:class:`~bizloom.integration.models.ExternalId`, of the batch's source
+    when it has one) is tried after the first: e.g. tax id, external id, then name. A key that
+    several readable records share names none of them (an error asking for a more precise
+    value). The keys of every readable record are read once per run (one query); the records
+    found are loaded with only their key fields (others load when touched).
+    """
+    from django.utils.translation import gettext_lazy as _
+
+    cache_key = ("records", model._meta.label_lower, tuple(name for name, _fn in keys))
+    lookup: _RecordLookup | None = context.cache.get(cache_key)
+    if lookup is None:
+        queryset = access.restrict(model._default_manager.all(), context.user, "view")
+        wanted = {name for name, _fn in keys}
+        # In the model's field order: Model.from_db takes the values of deferred-field instances in that order.
+        names = tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted)
+        positions = [(1 + names.index(name), key_of) for name, key_of in keys]
+        maps: list[dict[str, Any]] = [{} for _ in keys]
+        rows: dict[Any, tuple[Any, ...]] = {}
+        for row in queryset.values_list("pk", *names).order_by().iterator(chunk_size=5000):
+            pk = row[0]
+            rows[pk] = row
+            for index, (position, key_of) in enumerate(positions):
+                value = row[position]
+                if value in (None, ""):
+                    continue
+                key = key_of(str(value))
+                if not key:
+                    continue
+                held = maps[index].get(key)
+                maps[index][key] = pk if held is None or held == pk else _AMBIGUOUS
+        lookup = context.cache[cache_key] = _RecordLookup(queryset, maps, (model._meta.pk.attname, *names),
+                                                          rows)
+    text = text.strip()
+    order: list[int | None] = [0, None, *range(1, len(keys))] if keys else [None]
+    for step in order:
+        if step is None:
+            found = _external_record(text, context, model, lookup)
+        else:
+            key = keys[step][1](text)
+            found = lookup.maps[step].get(key) if key else None
+        if found is _AMBIGUOUS:
+            raise CellError(_("“%(value)s” matches more than one %(model)s; use the tax id or the external id."),
+                            value=text, model=model._meta.verbose_name)
+        if found is not None:
+            instance = lookup.instances.get(found)
+            if instance is None:
+                # Built from the keys read above (other fields load from the database when touched).
+                instance = lookup.instances[found] = model.from_db(queryset_db(lookup.queryset), lookup.only,
+                                                                   lookup.rows[found])
+                # Read among the records the user may view: services need not check the reference again.
+                instance._import_readable_by = context.user.pk  # type: ignore[attr-defined]
+            return instance
+    raise CellError(_("No %(model)s “%(value)s” that you may see."), value=text, model=model._meta.verbose_name)
+
+
+def queryset_db(queryset: Any) -> str:
+    """The database alias a queryset reads from."""
+    return str(queryset.db)
+
+
+def _external_record(text: str, context: BuildContext, model: type[models.Model], lookup: _RecordLookup) -> Any:
+    """The readable record whose external id is ``text`` (in the batch's source, or any when it has none)."""
+    if lookup.externals is None:
+        from django.contrib.contenttypes.models import ContentType
+
+        from bizloom.integration.models import ExternalId
+
+        links = ExternalId.objects.filter(content_type=ContentType.objects.get_for_model(model))
+        if context.source:
+            links = links.filter(source=context.source)
+        to_pk = model._meta.pk.to_python
+        externals: dict[str, Any] = {}
+        for value, object_id in links.values_list("value", "object_id").iterator(chunk_size=5000):
+            pk = to_pk(object_id)
+            if pk not in lookup.rows:  # not readable by the importer
+                continue
+            held = externals.get(value)
+            externals[value] = pk if held is None or held == pk else _AMBIGUOUS
+        lookup.externals = externals
+    return lookup.externals.get(text)

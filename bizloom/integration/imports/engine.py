@@ -1,11 +1,22 @@
 """The row engine of imports (issue #5): one code path for the dry run and the real run.
 
-:func:`process_rows` turns the rows of a file into records through a declaration's
-services, inside the caller's transaction (each row in a savepoint, so a refused row
-leaves nothing behind). The caller decides whether the transaction commits (real run) or
-is rolled back (dry run, ``transaction.set_rollback(True)``) — the rows are processed the
-same way in both. Per row it reports create / update / unchanged / duplicate / error, with
-every error tied to the file's column.
+:class:`Engine` turns the rows of a file into records through a declaration's services,
+inside the caller's transaction. The caller decides whether the transaction commits (real
+run) or is rolled back (dry run, ``transaction.set_rollback(True)``) — the rows are
+processed the same way in both. Per row it reports create / update / unchanged /
+duplicate / error, with every error tied to the file's column.
+
+Rows go in chunks (:data:`CHUNK_ROWS`). For a chunk the engine reads, with a few set-based
+queries, the external ids and natural keys its rows name and which of those records the
+user may read and change; then it decides row by row, in file order, as if each row were
+alone. New records of a declaration with ``prepare``/``bulk_save`` are validated in Python
+(``prepare`` raises what ``create`` would) and inserted together, with their audit entries,
+events and external ids, when the chunk ends. Anything that depends on a record written
+earlier in the same chunk (the file names the same key twice, a duplicate to update was
+created three rows above) first writes what is pending and then asks the database, so the
+outcome of every row is the one a row-by-row run gives. Updates go through the ``update``
+service one by one, each in a savepoint. If a bulk insert fails, its rows are created again
+one by one through ``create`` (each in a savepoint), which reports the row that fails.
 """
 
 from __future__ import annotations
@@ -19,22 +30,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils.translation import gettext as _
 
 from bizloom.common.errors import DomainError, ValidationFailed
-from bizloom.crm.duplicates import DuplicateIndex, company_key
+from bizloom.crm.duplicates import RULE_ORDER, DuplicateIndex, company_key
 from bizloom.integration.importing.headers import FieldSpec
 from bizloom.integration.importing.readers import RawRow
+from bizloom.integration.imports import bulk
 from bizloom.integration.imports.declarations import CUSTOM_PREFIX, EXTERNAL_ID, BuildContext, ImportDeclaration
 from bizloom.integration.models import ExternalId, ImportBatchRow
-from bizloom.platform import access
 
 Outcome = ImportBatchRow.Outcome
 
 DUPLICATE_SKIP, DUPLICATE_UPDATE, DUPLICATE_CREATE = "skip", "update", "create"
 DUPLICATE_POLICIES = (DUPLICATE_SKIP, DUPLICATE_UPDATE, DUPLICATE_CREATE)
 EXTERNAL_LINK_MARK = "__external_id_added__"
+CHUNK_ROWS = 2000
+CHUNK_ENV = "BIZLOOM_IMPORT_CHUNK_ROWS"
+"""Rows per chunk; the environment variable overrides it (the killed-mid-run test uses small chunks)."""
 ROW_DELAY_ENV = "BIZLOOM_IMPORT_TEST_ROW_DELAY"
 """Seconds to sleep per row: only the killed-mid-run test sets it, to stop a run half-way."""
 
@@ -58,12 +72,18 @@ class RunResult:
     """Per-row results and counts of one pass over a file."""
 
     rows: list[RowResult] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
 
     def add(self, row: RowResult) -> None:
-        """Record one row's result."""
+        """Record one row's result (a new record's outcome is final once its chunk is written)."""
         self.rows.append(row)
-        self.counts[row.outcome] += 1
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows had each outcome."""
+        counts = {o.value: 0 for o in Outcome}
+        for row in self.rows:
+            counts[row.outcome] += 1
+        return counts
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,7 @@ def mapping_problems(declaration: ImportDeclaration, user: Any, headers: Sequenc
     external-id column without a source name.
     """
     specs = {spec.key: spec for spec in declaration.field_specs(user)}
-    policy = access.field_policy(user, declaration.model, "change")
+    policy = declaration.field_policy(user)
     problems: dict[str, list[str]] = {}
     used: dict[str, str] = {}
     for header, key in mapping.items():
@@ -149,7 +169,9 @@ def snapshot(instance: models.Model, data: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = {name: to_json(custom.get(name)) for name in data[key]}
             continue
         model_field = instance._meta.get_field(key)
-        if model_field.is_relation:
+        if model_field.many_to_many:
+            out[key] = sorted(getattr(instance, key).values_list("pk", flat=True)) if instance.pk else []
+        elif model_field.is_relation:
             out[key] = getattr(instance, model_field.attname)  # type: ignore[union-attr]
         else:
             out[key] = to_json(getattr(instance, key))
@@ -166,7 +188,9 @@ def restore_data(model: type[models.Model], before: Mapping[str, Any]) -> dict[s
             data[key] = dict(value)
             continue
         model_field = model._meta.get_field(key)
-        if model_field.is_relation and value is not None:
+        if model_field.many_to_many:
+            data[key] = list(model_field.related_model._default_manager.filter(pk__in=value or []))  # type: ignore[union-attr]
+        elif model_field.is_relation and value is not None:
             data[key] = model_field.related_model._default_manager.get(pk=value)  # type: ignore[union-attr]
         else:
             data[key] = value
@@ -199,52 +223,101 @@ def _error(columns: _Columns, key: str | None, message: str) -> dict[str, Any]:
     return {"column": header, "field": key or "", "message": message}
 
 
+class _Pending:
+    """A new record validated by ``prepare`` and waiting for the chunk's bulk insert."""
+
+    __slots__ = ("data", "duplicates", "external", "instance", "row")
+
+    def __init__(self, row: RowResult, instance: models.Model, data: dict[str, Any], external: str) -> None:
+        self.row = row
+        self.instance = instance
+        self.data = data
+        self.external = external
+        self.duplicates: list[RowResult] = []  # rows skipped as its duplicates: they show its id once inserted
+
+
 class Engine:
     """Processes the rows of one file for one user with one declaration (see the module docstring)."""
 
     def __init__(self, declaration: ImportDeclaration, *, user: Any, headers: Sequence[str],
-                 mapping: Mapping[str, str], options: Options) -> None:
+                 mapping: Mapping[str, str], options: Options, chunk_rows: int | None = None) -> None:
         self.declaration = declaration
         self.model = declaration.model
         self.user = user
         self.options = options
         self.columns = _Columns(headers, mapping)
-        self.context = BuildContext(user=user)
+        self.context = BuildContext(user=user, source=options.source)
         self.content_type = ContentType.objects.get_for_model(self.model)
-        self.readable = access.restrict(self.model._default_manager.all(), user, "view")
-        self.changeable = access.restrict(self.model._default_manager.all(), user, "change")
-        self.may_add = access.can(user, self.model, "add")
+        self.readable = declaration.queryset(user, "view")
+        self.changeable = declaration.queryset(user, "change")
+        self.may_add = declaration.may(user, "add")
+        self.bulk = declaration.prepare is not None and declaration.bulk_save is not None
         self.labels: dict[Any, str] = {}
-        self.row_objects: dict[int, Any] = {}  # file row number → pk of the record it created or updated
+        # file row number → pk of the record it created or updated (a _Pending until inserted)
+        self.row_objects: dict[int, Any] = {}
+        self.pending: list[_Pending] = []
+        self.chunk_rows = 1 if declaration.row_by_row else max(
+            1, chunk_rows or int(os.environ.get(CHUNK_ENV) or CHUNK_ROWS))
+        # What the current chunk's look-ups read, and what rows of the chunk changed since.
+        self._links: dict[str, str] = {}
+        self._natural: dict[str, dict[Any, Any]] = {}
+        self._found: dict[Any, Any] = {}
+        self._changeable_pks: set[Any] = set()
+        self._touched_external: set[str] = set()
+        self._touched_keys: dict[str, set[Any]] = {key: set() for key in declaration.natural_keys}
+        self._touched_pks: set[Any] = set()
         self.index: DuplicateIndex[Any] | None = None
         if declaration.duplicate_fields and declaration.duplicate_records is not None:
-            records = []
+            records: list[tuple[Any, Mapping[str, object]]] = []
             for pk, fields in declaration.duplicate_records(user):
                 self.labels[pk] = str(fields.get("name") or pk)
-                records.append((pk, fields))
+                if declaration.duplicate_variants is None:
+                    records.append((pk, fields))
+                else:
+                    records.extend((pk, variant) for variant in declaration.duplicate_variants(fields))
             self.index = DuplicateIndex(records, field_names=declaration.duplicate_fields,
                                         name_key=declaration.duplicate_name_key or company_key)
         self.delay = float(os.environ.get(ROW_DELAY_ENV) or 0)
 
     def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Process every row inside the caller's transaction; returns the results."""
+        """Process every row inside the caller's transaction; returns the results.
+
+        ``progress(rows_done)`` is called after every chunk.
+        """
         result = RunResult()
-        for done, raw in enumerate(rows, start=1):
-            row = self._row(raw)
+        chunk: list[RawRow] = []
+        for raw in rows:
+            chunk.append(raw)
+            if len(chunk) >= self.chunk_rows:
+                self._chunk(chunk, result)
+                chunk = []
+                if progress is not None:
+                    progress(len(result.rows))
+        if chunk:
+            self._chunk(chunk, result)
+        if progress is not None:
+            progress(len(result.rows))
+        return result
+
+    # --- one chunk -----------------------------------------------------------------------
+
+    def _chunk(self, chunk: list[RawRow], result: RunResult) -> None:
+        built = [self._build(raw) for raw in chunk]
+        self._prefetch([item for item in built if not isinstance(item, RowResult)])
+        for raw, item in zip(chunk, built, strict=True):
+            row = item if isinstance(item, RowResult) else self._decide(raw.number, *item)
             if row.outcome == Outcome.ERROR:
                 row.values = list(raw.values)
             result.add(row)
             if self.delay:
                 time.sleep(self.delay)
-            if progress is not None and done % 50 == 0:
-                progress(done)
-        if progress is not None:
-            progress(len(result.rows))
-        return result
+        self._flush()
+        for row, raw in zip(result.rows[-len(chunk):], chunk, strict=True):
+            if row.outcome == Outcome.ERROR and row.values is None:  # a bulk insert that failed row by row
+                row.values = list(raw.values)
 
-    # --- one row -------------------------------------------------------------------------
-
-    def _row(self, raw: RawRow) -> RowResult:
+    def _build(self, raw: RawRow) -> RowResult | tuple[dict[str, Any], str]:
+        """The service data and external id of a row, or its error result."""
         columns = self.columns
         errors = [{"column": columns.header_at(p.column), "field": "", "message": p.message}
                   for p in raw.problems if p.severity == "error"]
@@ -263,42 +336,181 @@ class Engine:
         if cell_errors:
             return RowResult(raw.number, Outcome.ERROR,
                              errors=[_error(columns, key, message) for key, message in cell_errors.items()])
+        return data, external
+
+    def _prefetch(self, built: list[tuple[dict[str, Any], str]]) -> None:
+        """Read, set-based, the records the chunk's external ids and natural keys name."""
+        self._links, self._natural, self._found, self._changeable_pks = {}, {}, {}, set()
+        self._touched_external.clear()
+        self._touched_pks.clear()
+        for touched in self._touched_keys.values():
+            touched.clear()
+        candidates: set[Any] = set()
+        to_pk = self.model._meta.pk.to_python
+        externals = {external for _data, external in built if external}
+        if externals and self.options.source:
+            self._links = dict(ExternalId.objects.filter(
+                content_type=self.content_type, source=self.options.source, value__in=externals,
+            ).values_list("value", "object_id"))
+            candidates.update(to_pk(pk) for pk in self._links.values())
+        for key in self.declaration.natural_keys:
+            wanted = {data[key] for data, _external in built if data.get(key) not in (None, "")}
+            first: dict[Any, Any] = {}
+            if wanted:
+                for value, pk in self.readable.filter(**{f"{key}__in": wanted}).order_by("pk").values_list(key, "pk"):
+                    first.setdefault(value, pk)
+            self._natural[key] = first
+            candidates.update(first.values())
+        if candidates:
+            self._found = self.readable.in_bulk(candidates)
+            self._changeable_pks = set(self.changeable.filter(pk__in=candidates).values_list("pk", flat=True))
+
+    # --- one row -------------------------------------------------------------------------
+
+    def _decide(self, number: int, data: dict[str, Any], external: str) -> RowResult:
+        columns = self.columns
         try:
             target = self._target(data, external)
         except _RowRefused as refused:
-            return RowResult(raw.number, Outcome.ERROR, errors=[_error(columns, refused.key, refused.message)])
+            return RowResult(number, Outcome.ERROR, errors=[_error(columns, refused.key, refused.message)])
         note = ""
         if target is None and self.index is not None:
-            matches = self.index.match_and_add(("row", raw.number), data)
+            matches = self._matches(number, data)
             if matches:
                 match = matches[0]
                 other = match.record_id
+                pending_other = None
                 if isinstance(other, tuple):
                     label = _("row %(row)s of this file") % {"row": other[1]}
                     other_pk = self.row_objects.get(other[1])
+                    if isinstance(other_pk, _Pending):
+                        if self.options.duplicates == DUPLICATE_UPDATE:
+                            other_pk = self._row_pk(other[1])
+                        else:  # its id is known once the chunk is inserted: no need to insert now
+                            pending_other, other_pk = other_pk, None
                 else:
                     label, other_pk = self.labels.get(other, str(other)), other
                 note = _("duplicate of %(record)s (same %(rule)s)") % {"record": label, "rule": match.rule.value}
+                if pending_other is not None and self.options.duplicates == DUPLICATE_SKIP:
+                    skipped = RowResult(number, Outcome.DUPLICATE, label=label, note=note)
+                    pending_other.duplicates.append(skipped)
+                    return skipped
                 if self.options.duplicates == DUPLICATE_SKIP or (
                         self.options.duplicates == DUPLICATE_UPDATE and other_pk is None):
-                    return RowResult(raw.number, Outcome.DUPLICATE, object_id=str(other_pk or ""), label=label,
-                                     note=note)
+                    return RowResult(number, Outcome.DUPLICATE, object_id=str(other_pk or ""), label=label, note=note)
                 if self.options.duplicates == DUPLICATE_UPDATE:
                     target = self.readable.filter(pk=other_pk).first()
                     if target is None or not self.changeable.filter(pk=other_pk).exists():
-                        return RowResult(raw.number, Outcome.ERROR, errors=[_error(
+                        return RowResult(number, Outcome.ERROR, errors=[_error(
                             columns, None, _("You may not change %(record)s, which this row duplicates.")
                             % {"record": label})])
-        try:
-            with transaction.atomic():
-                row = self._write(raw.number, target, data, external)
-        except ValidationFailed as failed:
-            row = RowResult(raw.number, Outcome.ERROR, errors=self._service_errors(failed))
-        except DomainError as failed:
-            row = RowResult(raw.number, Outcome.ERROR, errors=[_error(columns, None, failed.message)])
+        if target is None and self.bulk and self.may_add:
+            row = self._prepare(number, data, external)
+        else:
+            try:
+                with transaction.atomic():
+                    row = self._write(number, target, data, external)
+            except ValidationFailed as failed:
+                row = RowResult(number, Outcome.ERROR, errors=self._service_errors(failed))
+            except DomainError as failed:
+                row = RowResult(number, Outcome.ERROR, errors=[_error(columns, None, failed.message)])
         if note and row.outcome != Outcome.ERROR:
             row.note = note
         return row
+
+    def _matches(self, number: int, data: Mapping[str, Any]) -> list[Any]:
+        assert self.index is not None
+        record_id = ("row", number)
+        if self.declaration.duplicate_variants is None:
+            return self.index.match_and_add(record_id, data)
+        variants = list(self.declaration.duplicate_variants(data))
+        found: dict[Any, Any] = {}
+        for variant in variants:
+            for match in self.index.matches(variant):
+                known = found.get(match.record_id)
+                if known is None or RULE_ORDER.index(match.rule) < RULE_ORDER.index(known.rule):
+                    found[match.record_id] = match
+        for variant in variants:
+            self.index.add(record_id, variant)
+        return sorted(found.values(), key=lambda match: RULE_ORDER.index(match.rule))
+
+    def _row_pk(self, number: int) -> Any:
+        """The pk of what row ``number`` created or updated (inserting pending records first), or None."""
+        value = self.row_objects.get(number)
+        if isinstance(value, _Pending):
+            self._flush()
+            value = self.row_objects.get(number)
+        return value
+
+    def _prepare(self, number: int, data: dict[str, Any], external: str) -> RowResult:
+        assert self.declaration.prepare is not None
+        try:  # prepare writes nothing (its contract), so it needs no savepoint
+            instance = self.declaration.prepare(data, self.user)
+        except ValidationFailed as failed:
+            return RowResult(number, Outcome.ERROR, errors=self._service_errors(failed))
+        except DomainError as failed:
+            return RowResult(number, Outcome.ERROR, errors=[_error(self.columns, None, failed.message)])
+        row = RowResult(number, Outcome.CREATE, label=str(instance))
+        pending = _Pending(row, instance, data, external if self.options.source else "")
+        self.pending.append(pending)
+        self.row_objects[number] = pending
+        self._touch(instance, external, data)
+        return row
+
+    def _touch(self, obj: models.Model, external: str, *values: Mapping[str, Any]) -> None:
+        """Remember what a written row changed, so later rows of the chunk do not trust the prefetch for it."""
+        if external:
+            self._touched_external.add(external)
+        if obj.pk is not None:
+            self._touched_pks.add(obj.pk)
+        for key, touched in self._touched_keys.items():
+            touched.add(getattr(obj, key, None))
+            for source in values:
+                if source.get(key) is not None:
+                    touched.add(source[key])
+
+    def _flush(self) -> None:
+        """Insert the pending new records (bulk), or create them one by one if the bulk insert fails."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        assert self.declaration.bulk_save is not None
+        try:
+            with transaction.atomic():
+                self.declaration.bulk_save([item.instance for item in pending], self.user, bulk.insert,
+                                           bulk.insert_values)
+                links = [ExternalId(content_type=self.content_type, object_id=str(item.instance.pk),
+                                    source=self.options.source, value=item.external)
+                         for item in pending if item.external]
+                bulk.insert(ExternalId, links)
+        except (DatabaseError, DomainError):
+            for item in pending:
+                self._create_one(item)
+            return
+        for item in pending:
+            item.row.object_id = str(item.instance.pk)
+            self.row_objects[item.row.number] = item.instance.pk
+            for duplicate in item.duplicates:
+                duplicate.object_id = item.row.object_id
+
+    def _create_one(self, item: _Pending) -> None:
+        row = item.row
+        try:
+            with transaction.atomic():
+                written = self._write(row.number, None, item.data, item.external)
+        except ValidationFailed as failed:
+            written = RowResult(row.number, Outcome.ERROR, errors=self._service_errors(failed))
+        except DomainError as failed:
+            written = RowResult(row.number, Outcome.ERROR, errors=[_error(self.columns, None, failed.message)])
+        if written.outcome == Outcome.ERROR:
+            self.row_objects.pop(row.number, None)
+        else:
+            for duplicate in item.duplicates:
+                duplicate.object_id = written.object_id
+        row.outcome, row.object_id, row.label, row.errors = (written.outcome, written.object_id,
+                                                             written.label or row.label, written.errors)
+        if written.outcome == Outcome.ERROR:
+            row.note = ""
 
     def _service_errors(self, failed: ValidationFailed) -> list[dict[str, Any]]:
         errors = []
@@ -312,7 +524,56 @@ class Engine:
         return errors or [_error(self.columns, None, failed.message)]
 
     def _target(self, data: Mapping[str, Any], external: str) -> Any:
-        """The existing record this row updates (by external id, then natural key), or None."""
+        """The existing record this row updates (by external id, then natural key), or None.
+
+        Answers from the chunk's prefetch unless a row of this chunk wrote something the
+        look-up depends on; then it writes what is pending and asks the database.
+        """
+        if self._depends_on_chunk(data, external):
+            self._flush()
+            return self._target_now(data, external)
+        if external and self.options.source:
+            link = self._links.get(external)
+            if link is not None:
+                found = self._found.get(self.model._meta.pk.to_python(link))
+                if found is None:
+                    raise _RowRefused(EXTERNAL_ID, _("The external id “%(value)s” belongs to a record you may "
+                                                     "not see.") % {"value": external})
+                return self._changeable_prefetched(found)
+        for key in self.declaration.natural_keys:
+            value = data.get(key)
+            if value in (None, ""):
+                continue
+            pk = self._natural.get(key, {}).get(value)
+            if pk is not None:
+                return self._changeable_prefetched(self._found[pk])
+        return None
+
+    def _depends_on_chunk(self, data: Mapping[str, Any], external: str) -> bool:
+        if external and external in self._touched_external:
+            return True
+        if external and self.options.source:
+            link = self._links.get(external)
+            if link is not None and self.model._meta.pk.to_python(link) in self._touched_pks:
+                return True
+        for key, touched in self._touched_keys.items():
+            value = data.get(key)
+            if value in (None, ""):
+                continue
+            if value in touched:
+                return True
+            pk = self._natural.get(key, {}).get(value)
+            if pk is not None and pk in self._touched_pks:
+                return True
+        return False
+
+    def _changeable_prefetched(self, found: Any) -> Any:
+        if found.pk not in self._changeable_pks:
+            raise _RowRefused(None, _("You may not change %(record)s.") % {"record": found})
+        return found
+
+    def _target_now(self, data: Mapping[str, Any], external: str) -> Any:
+        """:meth:`_target` from the database (after the pending records are written)."""
         if external and self.options.source:
             link = ExternalId.objects.filter(content_type=self.content_type, source=self.options.source,
                                              value=external).values_list("object_id", flat=True).first()
@@ -345,12 +606,15 @@ class Engine:
             if external and self.options.source:
                 self._link(obj, external)
             self.row_objects[number] = obj.pk
+            self._touch(obj, external, data)
             return RowResult(number, Outcome.CREATE, object_id=str(obj.pk), label=str(obj))
         before = snapshot(target, data)
+        old_keys = {key: getattr(target, key, None) for key in self._touched_keys}
         obj = self.declaration.update(target, data, self.user)
         after = snapshot(obj, data)
         linked = bool(external and self.options.source and self._link(obj, external))
         self.row_objects[number] = obj.pk
+        self._touch(obj, external, old_keys, data)
         if before == after and not linked:
             return RowResult(number, Outcome.UNCHANGED, object_id=str(obj.pk), label=str(obj))
         if linked:

@@ -11,9 +11,16 @@ from django.utils.translation import gettext as _
 
 from bizloom.integration.imports.declarations import get_declaration
 from bizloom.integration.models import ImportBatch, ImportBatchRow, ImportMappingTemplate
-from bizloom.platform import access
 
 ERROR_COLUMN = "错误 / Errors"
+
+
+class ErrorFilePruned(Exception):
+    """The batch's files were deleted after the retention period (``services.prune_old_files``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def list_batches(user: Any) -> QuerySet[ImportBatch]:
@@ -21,7 +28,7 @@ def list_batches(user: Any) -> QuerySet[ImportBatch]:
     allowed = []
     for key in ImportBatch.objects.filter(user=user.pk).values_list("declaration", flat=True).distinct():
         try:
-            if access.can(user, get_declaration(key).model, "import"):
+            if get_declaration(key).may(user, "import"):
                 allowed.append(key)
         except KeyError:
             continue
@@ -47,9 +54,12 @@ def list_templates(declaration: str) -> QuerySet[ImportMappingTemplate]:
 def error_file_rows(batch: ImportBatch) -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the error file: the original cells of rows with errors plus an error column.
 
-    Each error reads ``<column>: <message>`` (the column omitted when the error concerns the
-    whole row); several errors are separated by a line break.
+    Raises ErrorFilePruned once the batch's files were deleted. Each error reads
+    ``<column>: <message>`` (the column omitted when the error concerns the whole row); several
+    errors are separated by a line break.
     """
+    if batch.pruned_at is not None:
+        raise ErrorFilePruned(_("The error file of this batch was deleted with its upload; run the file again."))
     header = [*batch.headers, ERROR_COLUMN]
 
     def rows() -> Iterator[list[str]]:

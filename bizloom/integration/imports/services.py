@@ -9,7 +9,6 @@ the declaration's services with the audit channel set to ``import``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
@@ -24,11 +23,10 @@ from django.utils.translation import gettext as _
 
 from bizloom.common.errors import DomainError, ValidationFailed
 from bizloom.integration.importing import ImportFileError, Limits, match_headers, read_table
-from bizloom.integration.imports import engine
+from bizloom.integration.imports import bulk, engine, progress
 from bizloom.integration.imports.declarations import ImportDeclaration, get_declaration
 from bizloom.integration.imports.selectors import ERROR_COLUMN
 from bizloom.integration.models import ExternalId, ImportBatch, ImportBatchRow, ImportMappingTemplate
-from bizloom.platform import access
 from bizloom.platform.middleware_context import use_channel
 from bizloom.platform.models import User
 
@@ -56,11 +54,6 @@ def batch_path(batch: ImportBatch) -> Path:
     if not batch.file_path or path.parent != folder:
         raise ValueError(f"import file outside {folder}: {batch.file_path!r}")
     return path
-
-
-def progress_path(batch: ImportBatch) -> Path:
-    """Where a running batch writes its progress (outside the run's transaction, readable at once)."""
-    return batch_path(batch).with_suffix(".progress")
 
 
 def _store(chunks: Iterator[bytes], limits: Limits) -> tuple[str, str, int]:
@@ -140,7 +133,7 @@ def upload_batch(chunks: Iterator[bytes], *, filename: str, declaration: str, ac
     mapping = _template_mapping(spec.key, clean_options["source"], headers)
     if mapping is None:
         proposal = match_headers(headers, spec.field_specs(actor))
-        policy = access.field_policy(actor, spec.model, "change")
+        policy = spec.field_policy(actor)
         mapping = {column.header: column.field for column in proposal.columns
                    if column.field is not None and column.field not in policy.unwritable
                    and column.header != ERROR_COLUMN}
@@ -171,7 +164,7 @@ def reread_batch(batch: ImportBatch, *, encoding: str = "", sheet: str = "", act
     except ImportFileError as exc:
         raise _file_error(exc) from None
     proposal = match_headers(headers, spec.field_specs(actor))
-    policy = access.field_policy(actor, spec.model, "change")
+    policy = spec.field_policy(actor)
     mapping = {c.header: c.field for c in proposal.columns
                if c.field is not None and c.field not in policy.unwritable and c.header != ERROR_COLUMN}
     mapping.update({h: k for h, k in batch.mapping.items() if h in headers})
@@ -230,6 +223,9 @@ def start_run(batch: ImportBatch, *, dry_run: bool, actor: User) -> ImportBatch:
     if locked.status not in RUNNABLE:
         raise DomainError(_("This batch cannot run now (it is %(status)s).") % {"status": locked.get_status_display()},
                           code="batch_not_runnable")
+    if locked.pruned_at is not None:
+        raise DomainError(_("The file of this batch was deleted after %(days)s days; upload it again.")
+                          % {"days": retention_days()}, code="batch_pruned")
     spec = declaration_for(locked.declaration)
     problems = engine.mapping_problems(spec, actor, locked.headers, locked.mapping,
                                        engine.Options.from_dict(locked.options))
@@ -246,21 +242,12 @@ def start_run(batch: ImportBatch, *, dry_run: bool, actor: User) -> ImportBatch:
     return locked
 
 
-def _write_progress(batch: ImportBatch, done: int, total: int) -> None:
-    try:
-        progress_path(batch).write_text(json.dumps({"done": done, "total": total}))
-    except OSError:  # progress is a nicety; never fail the run for it
-        logger.warning("cannot write progress of import batch %s", batch.pk)
-
-
 def read_progress(batch: ImportBatch) -> tuple[int, int]:
-    """(rows processed, rows in the file) of a batch: live while it runs, stored afterwards."""
+    """(rows processed, rows in the file) of a batch: live while it runs (see :mod:`.progress`), stored afterwards."""
     if batch.status == Status.RUNNING:
-        try:
-            data = json.loads(progress_path(batch).read_text())
-            return int(data["done"]), int(data["total"])
-        except (OSError, ValueError, KeyError):
-            pass
+        live = progress.read(batch.pk)
+        if live is not None:
+            return live
     return batch.rows_done, batch.rows_total
 
 
@@ -284,16 +271,17 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
     if not claimed:
         return batch
     user = batch.user
+    reporter = progress.Reporter(batch.pk)
     try:
         spec = declaration_for(batch.declaration)
         if not user.is_active:
             raise DomainError(_("The user who uploaded this file is no longer active."))
-        access.require(user, spec.model, "import")
+        spec.require(user, "import")
         path = batch_path(batch)
         total = _count_rows(path, batch)
-        ImportBatch.objects.filter(pk=batch.pk).update(rows_total=total)
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_total=total, rows_done=0)
         batch.rows_total = total
-        _write_progress(batch, 0, total)
+        reporter.report(0, total)
         options = engine.Options.from_dict(batch.options)
         with use_channel("import", request_id=f"import-{batch.pk}"), \
                 read_table(path, filename=batch.filename, encoding=batch.encoding or None,
@@ -301,7 +289,7 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
             with transaction.atomic():
                 runner = engine.Engine(spec, user=user, headers=table.headers, mapping=batch.mapping,
                                        options=options)
-                result = runner.process(table.rows, progress=lambda done: _write_progress(batch, done, total))
+                result = runner.process(table.rows, progress=lambda done: reporter.report(done, total))
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
@@ -315,27 +303,18 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
         logger.exception("import batch %s failed", batch_id)
         _fail(batch, _("The import stopped because of an internal error; nothing of it was saved."))
     finally:
-        try:
-            progress_path(batch).unlink(missing_ok=True)
-        except ValueError:
-            pass
+        reporter.close()
     batch.refresh_from_db()
     return batch
 
 
 def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool) -> None:
     ImportBatchRow.objects.filter(batch=batch).delete()
-    rows = (ImportBatchRow(batch=batch, number=row.number, outcome=row.outcome, object_id=row.object_id,
-                           label=row.label[:255], note=row.note[:500], before=row.before, errors=row.errors,
-                           values=row.values) for row in result.rows)
-    chunk: list[ImportBatchRow] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= ROW_WRITE_CHUNK:
-            ImportBatchRow.objects.bulk_create(chunk)
-            chunk = []
-    if chunk:
-        ImportBatchRow.objects.bulk_create(chunk)
+    names = ("batch", "number", "outcome", "object_id", "label", "note", "before", "errors", "values")
+    for start in range(0, len(result.rows), ROW_WRITE_CHUNK):
+        bulk.insert_values(ImportBatchRow, names, [
+            (batch.pk, row.number, row.outcome, row.object_id, row.label[:255], row.note[:500], row.before,
+             row.errors, row.values) for row in result.rows[start:start + ROW_WRITE_CHUNK]])
     counts = result.counts
     Outcome = ImportBatchRow.Outcome
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -362,7 +341,7 @@ def undo_batch(batch: ImportBatch, *, actor: User) -> ImportBatch:
     if locked.status != Status.DONE:
         raise DomainError(_("Only an imported batch can be undone."), code="batch_not_undoable")
     spec = declaration_for(locked.declaration)
-    access.require(actor, spec.model, "import")
+    spec.require(actor, "import")
     manager = spec.model._default_manager
     content_type = ContentType.objects.get_for_model(spec.model)
     rows = list(ImportBatchRow.objects.filter(batch=locked, outcome__in=(
@@ -396,3 +375,44 @@ def undo_batch(batch: ImportBatch, *, actor: User) -> ImportBatch:
 def delete_template(template: ImportMappingTemplate, *, actor: User) -> None:
     """Remove a saved mapping template."""
     template.delete()
+
+
+DEFAULT_RETENTION_DAYS = 30
+
+
+def retention_days() -> int:
+    """Days an import's uploaded file and error cells are kept (``BIZLOOM_IMPORT_RETENTION_DAYS``, default 30)."""
+    import os
+
+    value = getattr(settings, "BIZLOOM_IMPORT_RETENTION_DAYS", None) or os.environ.get("BIZLOOM_IMPORT_RETENTION_DAYS")
+    try:
+        return max(1, int(value)) if value else DEFAULT_RETENTION_DAYS
+    except (TypeError, ValueError):
+        return DEFAULT_RETENTION_DAYS
+
+
+def prune_old_files(now: Any = None, *, days: int | None = None) -> int:
+    """Delete the uploaded files and the error rows' original cells of batches older than the retention.
+
+    The batch itself stays (who, when, file hash, mapping, counts) and so do its per-row results,
+    which undo needs; only the copies of the customer's data go. A batch still queued or running
+    is left alone. Returns how many batches were pruned.
+    """
+    from datetime import timedelta
+
+    cutoff = (now or timezone.now()) - timedelta(days=days or retention_days())
+    batches = ImportBatch.objects.filter(created_at__lt=cutoff, pruned_at__isnull=True).exclude(
+        status__in=(Status.QUEUED, Status.RUNNING))
+    pruned = 0
+    for batch in batches.iterator():
+        try:
+            batch_path(batch).unlink(missing_ok=True)
+        except ValueError:
+            logger.warning("import batch %s has a file outside the import folder; not deleted", batch.pk)
+        with transaction.atomic():
+            ImportBatchRow.objects.filter(batch=batch, values__isnull=False).update(values=None)
+            ImportBatch.objects.filter(pk=batch.pk).update(pruned_at=timezone.now())
+        pruned += 1
+    if pruned:
+        logger.info("pruned the files of %s import batches older than %s", pruned, cutoff.isoformat())
+    return pruned

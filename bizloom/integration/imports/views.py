@@ -12,32 +12,40 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from bizloom.common.errors import DomainError
+from bizloom.common.errors import DomainError, PermissionDeniedError
 from bizloom.integration.imports import selectors, services
 from bizloom.integration.imports.declarations import ImportDeclaration, declarations, get_declaration
 from bizloom.integration.imports.forms import EncodingForm, MappingForm, UploadForm
 from bizloom.integration.models import ImportBatch, ImportBatchRow
-from bizloom.platform import access, exporting
-from bizloom.platform.forms_kit import apply_domain_error, require_or_403
+from bizloom.platform import exporting
+from bizloom.platform.forms_kit import apply_domain_error
 
 ROWS_PER_PAGE = 100
 ACTIVE = (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING)
 
 
 def _importable(user: Any) -> list[ImportDeclaration]:
-    return [d for d in declarations() if access.can(user, d.model, "import")]
+    return [d for d in declarations() if d.may(user, "import")]
 
 
 def _batch(request: HttpRequest, pk: int) -> ImportBatch:
     batch = selectors.get_batch(request.user, pk)
-    require_or_403(request.user, get_declaration(batch.declaration).model, "import")
+    _require_import(request.user, get_declaration(batch.declaration))
     return batch
+
+
+def _require_import(user: Any, spec: ImportDeclaration) -> None:
+    try:
+        spec.require(user, "import")
+    except PermissionDeniedError as error:
+        raise PermissionDenied(error.message) from error
 
 
 @login_required
@@ -64,7 +72,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     same_file = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        require_or_403(request.user, get_declaration(data["declaration"]).model, "import")
+        _require_import(request.user, get_declaration(data["declaration"]))
         try:
             batch = services.upload_batch(
                 data["file"].chunks(), filename=data["file"].name, declaration=data["declaration"],
@@ -86,7 +94,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def _field_choices(batch: ImportBatch, user: Any) -> list[tuple[str, str]]:
     spec = get_declaration(batch.declaration)
-    policy = access.field_policy(user, spec.model, "change")
+    policy = spec.field_policy(user)
     labels = spec.field_labels(user)
     return [(key, label) for key, label in labels.items() if key not in policy.unwritable]
 
@@ -232,9 +240,13 @@ def batch_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def batch_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def batch_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The error file: rows with errors as in the file, plus the “错误 / Errors” column."""
     batch = _batch(request, pk)
-    header, rows = selectors.error_file_rows(batch)
+    try:
+        header, rows = selectors.error_file_rows(batch)
+    except selectors.ErrorFilePruned as gone:
+        messages.error(request, gone.message)
+        return redirect("imports:detail", pk=batch.pk)
     stem = batch.filename.rsplit(".", 1)[0] or "import"
     return exporting.csv_response(f"{stem}-errors.csv", header, rows)

@@ -2,13 +2,14 @@
 
 The run happens in a separate Python process on a file-backed SQLite database (and on
 PostgreSQL when the suite runs there), slowed down per row by the test-only
-``BIZLOOM_IMPORT_TEST_ROW_DELAY`` hook. Once the progress file shows rows processed, the
-process is killed; afterwards no account of the file exists and the batch is not "done".
+``BIZLOOM_IMPORT_TEST_ROW_DELAY`` hook, in chunks of 10 rows (``BIZLOOM_IMPORT_CHUNK_ROWS``) so
+that several chunks are written before the kill. Once the live progress (the SQLite sidecar
+or, on PostgreSQL, the batch row written through a second connection) shows rows processed,
+the process is killed; afterwards no account of the file exists and the batch is not "done".
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -35,7 +36,8 @@ from bizloom.integration.imports import services
 lines = ["Name,City"] + [f"Killed Co {i},City {i}" for i in range(%(rows)d)]
 batch = services.upload_batch(iter([("\\r\\n".join(lines)).encode()]), filename="kill.csv",
                               declaration="crm.account", actor=User.objects.get(pk=user.pk))
-print(batch.pk, services.progress_path(batch), flush=True)
+from bizloom.integration.imports import progress
+print(batch.pk, progress.sidecar_path(), flush=True)
 """
 
 RUN = """
@@ -66,22 +68,40 @@ def _python(code: str, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _live_done(database_url: str, sidecar: str, batch_id: str) -> int:
+    """Rows processed as the import page sees them while the run's transaction is open."""
+    try:
+        if database_url.startswith("sqlite"):
+            connection = sqlite3.connect(sidecar, timeout=1)
+            try:
+                found = connection.execute("SELECT done FROM progress WHERE batch_id = ?", (int(batch_id),)).fetchone()
+            finally:
+                connection.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
+                found = connection.execute("SELECT rows_done FROM integration_importbatch WHERE id = %s",
+                                           (int(batch_id),)).fetchone()
+    except Exception:  # noqa: BLE001 - not created yet
+        return 0
+    return int(found[0]) if found else 0
+
+
 def _kill_mid_run(tmp_path: Path, database_url: str) -> None:
     env = _env(tmp_path, database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env, cwd=PROJECT, check=True,
                    timeout=300)
-    batch_id, progress = _python(SETUP % {"rows": ROWS}, env).split()
+    batch_id, sidecar = _python(SETUP % {"rows": ROWS}, env).split()
     runner = subprocess.Popen([sys.executable, "-c", RUN, batch_id], cwd=PROJECT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=_env(tmp_path, database_url,
-                                                               BIZLOOM_IMPORT_TEST_ROW_DELAY="0.02"))
+                                                               BIZLOOM_IMPORT_TEST_ROW_DELAY="0.02",
+                                                               BIZLOOM_IMPORT_CHUNK_ROWS="10"))
     try:
         deadline = time.monotonic() + 120
         done = 0
         while time.monotonic() < deadline and runner.poll() is None:
-            try:
-                done = json.loads(Path(progress).read_text())["done"]
-            except (OSError, ValueError, KeyError):
-                done = 0
+            done = _live_done(database_url, sidecar, batch_id)
             if done >= 50:
                 break
             time.sleep(0.05)

@@ -91,7 +91,7 @@ def column_for(field: CustomField) -> Column:
     """The list column of ``field``: ``cf_<key>``, labelled in the active language."""
     sortable = field.type not in UNSORTABLE
     return Column(field.name, label=field.label, kind=COLUMN_KINDS.get(field.type, "text"), sortable=sortable,
-                  sort_field=field.name, value=_getter(field),
+                  sort_field=field.name, value=_getter(field), value_source=CUSTOM_DATA_FIELD,
                   sort_expression=sort_expression(field) if sortable else None)
 
 

@@ -1,0 +1,412 @@
+"""Import declarations of contacts, users and departments (issue #5), and the engine's chunked fast path."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import DatabaseError
+
+from bizloom.common.errors import PermissionDeniedError, ValidationFailed
+from bizloom.crm import services as crm_services
+from bizloom.crm.models import Account, Contact
+from bizloom.integration.imports import declarations, selectors, services
+from bizloom.integration.models import ExternalId, ImportBatch
+from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.events.models import OutboxMessage
+from bizloom.platform.models import Department, RoleScope, User
+from bizloom.platform.org import services as org_services
+
+CONTACT_PERMS = ("view_contact", "add_contact", "change_contact", "delete_contact", "import_contact",
+                 "view_account")
+
+
+def csv_bytes(header: list[str], rows: Iterable[list[str]], encoding: str = "gbk") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def make_user(username: str, *codenames: str, scope: str | None = None) -> User:
+    role = Group.objects.create(name=f"role-{username}")
+    role.permissions.add(*Permission.objects.filter(content_type__app_label="crm", codename__in=codenames))
+    if scope is not None:
+        for codename in codenames:
+            action, model = codename.split("_", 1)
+            RoleScope.objects.create(role=role, content_type=ContentType.objects.get(app_label="crm", model=model),
+                                     action=action, scope=scope)
+    user = User.objects.create_user(username=username, password="pw-secret-123", email=f"{username}@example.com")
+    user.groups.add(role)
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def importer(db) -> User:
+    return make_user("mei", *CONTACT_PERMS)
+
+
+def upload(user: User, content: bytes, declaration: str, **kwargs: Any) -> ImportBatch:
+    return services.upload_batch(iter([content]), filename=kwargs.pop("filename", "data.csv"),
+                                 declaration=declaration, actor=user, **kwargs)
+
+
+def run(batch: ImportBatch, user: User, *, dry_run: bool) -> ImportBatch:
+    services.start_run(batch, dry_run=dry_run, actor=user)
+    return services.execute_batch(batch.pk, dry_run=dry_run)
+
+
+def outcomes(batch: ImportBatch) -> dict[int, tuple[str, list[tuple[str | None, str]]]]:
+    return {row.number: (row.outcome, [(e["column"], e["message"]) for e in row.errors])
+            for row in selectors.list_rows(batch)}
+
+
+# --- contacts ----------------------------------------------------------------------------------
+
+CONTACT_HEADER = ["姓名", "客户", "职位", "手机", "办公电话", "邮箱", "生日", "同意邮件"]
+
+
+@pytest.fixture
+def accounts(importer) -> dict[str, Account]:
+    return {
+        "xc": crm_services.create_account({"name": "星辰贸易有限公司", "code": "91310000MA1FL8XQ30"}, actor=importer),
+        "yg": crm_services.create_account({"name": "月光科技有限公司"}, actor=importer),
+    }
+
+
+@pytest.fixture
+def known_contact(importer, accounts) -> Contact:
+    return crm_services.create_contact({"name": "王芳", "email": "wang.fang@xingchen.cn", "mobile": "13900001111",
+                                        "account": accounts["xc"]}, actor=importer)
+
+
+CONTACT_ROWS = [
+    ["张伟", "星辰贸易有限公司", "采购经理", "138 1234 5678", "", "Zhang.Wei@XingChen.cn", "1985/3/5", "是"],  # 2
+    ["李娜", "91310000MA1FL8XQ30", "", "", "021-6234 5678", "", "", ""],         # 3 create, account by tax id
+    ["王芳（重复）", "", "", "", "", "WANG.FANG@xingchen.cn", "", ""],              # 4 duplicate of the DB (email)
+    ["刘洋", "月光科技", "", "", "", "not-an-email", "", ""],                        # 5 error: email
+    ["陈静", "不存在的公司", "", "", "", "", "", ""],                                 # 6 error: unknown account
+    ["赵磊", "", "", "", "13812345678", "", "", ""],                                # 7 duplicate of row 2 (phone)
+    ["孙丽", "", "", "", "", "", "3月5日", "也许"],                                  # 8 two cell errors
+]
+
+
+def test_contact_headers_in_chinese_and_english_are_matched(importer):
+    # when
+    chinese = upload(importer, csv_bytes(CONTACT_HEADER, []), "crm.contact")
+    english = upload(importer, csv_bytes(["Full Name", "Company", "Job Title", "Mobile", "Office Phone", "E-mail",
+                                          "Birthday", "Email opt-in"], [], "utf-8"), "crm.contact")
+    # then
+    expected = ["name", "account", "position", "mobile", "phone", "email", "birthday", "consent_email"]
+    assert [chinese.mapping[h] for h in chinese.headers] == expected
+    assert [english.mapping[h] for h in english.headers] == expected
+
+
+def test_contact_dry_run_outcomes(importer, known_contact, accounts):
+    # given
+    batch = upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS), "crm.contact")
+    contacts_before = Contact.objects.count()
+    # when
+    batch = run(batch, importer, dry_run=True)
+    # then
+    result = outcomes(batch)
+    assert result[2] == ("create", [])
+    assert result[3] == ("create", [])
+    assert result[4][0] == "duplicate"
+    assert "王芳" in selectors.list_rows(batch).get(number=4).note
+    assert result[5][0] == "error"
+    assert result[5][1][0][0] == "邮箱"
+    assert result[6] == ("error", [("客户", "No account “不存在的公司” that you may see.")])
+    assert result[7][0] == "duplicate"
+    assert "row 2" in selectors.list_rows(batch).get(number=7).note
+    assert result[8][0] == "error"
+    assert {column for column, _message in result[8][1]} == {"生日", "同意邮件"}
+    assert (batch.created_count, batch.skipped_count, batch.error_count) == (2, 2, 3)
+    assert Contact.objects.count() == contacts_before
+
+
+def test_contact_real_run_normalises_through_the_contact_rules(importer, known_contact, accounts):
+    # given
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS), "crm.contact"), importer, dry_run=True)
+    # when
+    batch = run(batch, importer, dry_run=False)
+    # then
+    assert batch.status == ImportBatch.Status.DONE
+    zhang = Contact.objects.get(name="张伟")
+    assert (zhang.account, zhang.position, zhang.mobile, zhang.email, str(zhang.birthday), zhang.consent_email,
+            zhang.owner) == (accounts["xc"], "采购经理", "+8613812345678", "zhang.wei@xingchen.cn", "1985-03-05",
+                             True, importer)
+    assert zhang.consent_email_at is not None
+    li = Contact.objects.get(name="李娜")
+    assert (li.account, li.phone) == (accounts["xc"], "+862162345678")
+    assert set(Contact.objects.values_list("name", flat=True)) == {"王芳", "张伟", "李娜"}
+    entry = AuditEntry.objects.get(object_id=str(zhang.pk), action=AuditEntry.Action.CREATE,
+                                   content_type=ContentType.objects.get_for_model(Contact))
+    assert entry.channel == "import"
+    assert entry.changes["email"] == [None, "zhang.wei@xingchen.cn"]
+
+
+def test_contact_account_outside_the_importers_scope_is_not_found(db):
+    # given: an account of somebody else, and an importer who sees only their own
+    other = User.objects.create_user(username="other", password="pw-secret-123")
+    hidden = crm_services.create_account({"name": "隐藏客户有限公司"}, actor=other)
+    importer = make_user("own", *CONTACT_PERMS, scope="own")
+    batch = upload(importer, csv_bytes(["姓名", "客户"], [["张伟", hidden.name]]), "crm.contact")
+    # when
+    batch = run(batch, importer, dry_run=True)
+    # then
+    assert outcomes(batch)[2] == ("error", [("客户", "No account “隐藏客户有限公司” that you may see.")])
+
+
+def test_contact_account_by_external_id_of_the_source(importer, accounts):
+    # given: the old system's id of an account, recorded when accounts were imported
+    ExternalId.objects.create(content_type=ContentType.objects.get_for_model(Account), object_id=str(accounts["yg"].pk),
+                              source="oldcrm", value="A-77")
+    batch = upload(importer, csv_bytes(["姓名", "客户"], [["周杰", "A-77"]]), "crm.contact",
+                   options={"source": "oldcrm"})
+    # when
+    batch = run(batch, importer, dry_run=False)
+    # then
+    assert outcomes(batch)[2] == ("create", [])
+    assert Contact.objects.get(name="周杰").account == accounts["yg"]
+
+
+def test_contact_undo_deletes_what_the_batch_created(importer, accounts):
+    # given
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS[:2]), "crm.contact"), importer, dry_run=False)
+    assert Contact.objects.count() == 2
+    # when
+    services.undo_batch(batch, actor=importer)
+    # then
+    assert Contact.objects.count() == 0
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.UNDONE
+
+
+@pytest.mark.parametrize("policy", ["skip", "update", "create"])
+def test_fast_path_gives_the_same_outcomes_as_the_services_row_by_row(importer, known_contact, accounts, policy,
+                                                                     monkeypatch):
+    # given: the same file run through prepare/bulk_save, and through create_contact row by row
+    rows = [*CONTACT_ROWS, ["张伟", "", "", "", "", "zhang.wei@xingchen.cn", "", ""]]  # 9: same person as row 2
+    content = csv_bytes(CONTACT_HEADER, rows)
+    fast = run(upload(importer, content, "crm.contact", options={"duplicates": policy}), importer, dry_run=True)
+    slow_declaration = dataclasses.replace(declarations.get_declaration("crm.contact"), prepare=None, bulk_save=None)
+    monkeypatch.setitem(declarations._REGISTRY, "crm.contact", slow_declaration)
+    # when
+    slow = run(upload(importer, content, "crm.contact", options={"duplicates": policy},
+                      confirm_duplicate_file=True), importer, dry_run=True)
+    # then
+    def comparable(batch: ImportBatch) -> list[tuple[Any, ...]]:
+        return [(r.number, r.outcome, r.label, r.note, r.errors) for r in selectors.list_rows(batch)]
+
+    assert comparable(fast) == comparable(slow)
+
+
+def test_fast_path_writes_what_create_contact_writes(importer, accounts, django_capture_on_commit_callbacks):
+    # given
+    content = csv_bytes(CONTACT_HEADER, [CONTACT_ROWS[0]])
+    outbox_before = OutboxMessage.objects.count()
+    # when: the bulk path
+    run(upload(importer, content, "crm.contact"), importer, dry_run=False)
+    imported = Contact.objects.get()
+    # and the service, for the same values
+    reference = crm_services.create_contact({"name": "张伟", "account": accounts["xc"], "position": "采购经理",
+                                             "mobile": "138 1234 5678", "email": "Zhang.Wei@XingChen.cn",
+                                             "birthday": imported.birthday, "consent_email": True},
+                                            actor=importer, allow_duplicate=True)
+    # then
+    ct = ContentType.objects.get_for_model(Contact)
+
+    def changes(contact: Contact) -> dict[str, Any]:
+        entry = AuditEntry.objects.get(content_type=ct, object_id=str(contact.pk), action="create")
+        data = dict(entry.changes)
+        data.pop("consent_email_at")
+        return data
+
+    assert changes(imported) == changes(reference)
+    assert OutboxMessage.objects.count() - outbox_before in (0, 2)  # one event each, if anything subscribes
+
+
+def test_failed_bulk_insert_falls_back_to_the_service_row_by_row(importer, accounts, monkeypatch):
+    # given: a bulk insert that fails
+    spec = declarations.get_declaration("crm.contact")
+
+    def broken(contacts: list[Contact], actor: Any, *inserters: Any) -> None:
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setitem(declarations._REGISTRY, "crm.contact", dataclasses.replace(spec, bulk_save=broken))
+    # when
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS[:2]), "crm.contact"), importer,
+                dry_run=False)
+    # then
+    assert outcomes(batch) == {2: ("create", []), 3: ("create", [])}
+    assert set(Contact.objects.values_list("name", flat=True)) == {"张伟", "李娜"}
+
+
+def test_same_key_twice_in_one_chunk_updates_the_record_created_above(importer, accounts):
+    # given: the old system lists one contact twice (same external id), the second time with a position
+    rows = [["C-1", "高明", ""], ["C-2", "何静", ""], ["C-1", "高明", "总经理"]]
+    batch = upload(importer, csv_bytes(["外部编号", "姓名", "职位"], rows), "crm.contact", options={"source": "old"})
+    # when
+    batch = run(batch, importer, dry_run=False)
+    # then
+    assert [o for o, _e in outcomes(batch).values()] == ["create", "create", "update"]
+    assert Contact.objects.get(name="高明").position == "总经理"
+    assert ExternalId.objects.filter(source="old").count() == 2
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+USER_HEADER = ["用户名", "姓名", "邮箱", "部门", "角色", "密码"]
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return User.objects.create_user(username="boss", password="pw-secret-123", is_staff=True)
+
+
+@pytest.fixture
+def org(admin) -> dict[str, Any]:
+    sales = org_services.create_department("销售部", actor=admin)
+    east = org_services.create_department("华东组", parent=sales, actor=admin)
+    support = org_services.create_department("客服部", actor=admin)
+    org_services.create_department("华东组", parent=support, actor=admin)
+    return {"sales": sales, "east": east, "rep": Group.objects.create(name="销售代表"),
+            "manager": Group.objects.create(name="经理")}
+
+
+def test_user_import_sets_department_and_roles_never_a_password(admin, org):
+    # given
+    rows = [["zhangwei", "张伟", "Zhang.Wei@example.com", "销售部/华东组", "销售代表、经理", "secret123"],
+            ["lina", "Li Na", "", "华东组", "", ""],             # ambiguous department
+            ["wangfang", "王芳", "", "销售部", "不存在", ""]]      # unknown role
+    batch = upload(admin, csv_bytes(USER_HEADER, rows), "platform.user")
+    assert "密码" not in batch.mapping  # a password column is never proposed
+    # when
+    batch = run(batch, admin, dry_run=False)
+    # then
+    result = outcomes(batch)
+    assert result[2] == ("create", [])
+    assert result[3][0] == "error"
+    assert result[3][1][0][0] == "部门"
+    assert result[4] == ("error", [("角色", "No role “不存在”.")])
+    user = User.objects.get(username="zhangwei")
+    assert (user.last_name, user.first_name, str(user), user.email, user.department) == (
+        "张", "伟", "张伟", "zhang.wei@example.com", org["east"])
+    assert set(user.groups.values_list("name", flat=True)) == {"销售代表", "经理"}
+    assert not user.has_usable_password()
+    assert not user.is_superuser
+    assert not user.is_staff
+
+
+def test_user_import_refuses_a_mapped_password_or_superuser_column(admin):
+    batch = upload(admin, csv_bytes(["username", "password", "is_superuser"], [["x", "y", "1"]]), "platform.user")
+    # when
+    with pytest.raises(ValidationFailed) as failure:
+        services.set_mapping(batch, {"username": "username", "password": "password", "is_superuser": "is_superuser"},
+                             actor=admin)
+    # then
+    assert set(failure.value.fields) == {"password", "is_superuser"}
+
+
+def test_user_import_update_by_username_and_undo_restores_roles(admin, org):
+    # given
+    existing = User.objects.create_user(username="zhao", password="pw-secret-123", email="zhao@example.com")
+    existing.groups.add(org["rep"])
+    batch = run(upload(admin, csv_bytes(["用户名", "角色"], [["zhao", "经理"]]), "platform.user"), admin,
+                dry_run=False)
+    assert outcomes(batch)[2] == ("update", [])
+    assert set(existing.groups.values_list("name", flat=True)) == {"经理"}
+    # when
+    services.undo_batch(batch, actor=admin)
+    # then
+    assert set(existing.groups.values_list("name", flat=True)) == {"销售代表"}
+    assert existing.has_usable_password()
+
+
+def test_user_and_department_imports_need_the_administrator(importer):
+    # when / then
+    assert not declarations.get_declaration("platform.user").may(importer, "import")
+    departments = declarations.get_declaration("platform.department")
+    with pytest.raises(PermissionDeniedError):
+        departments.require(importer, "import")
+
+
+def test_upload_page_does_not_offer_users_to_a_non_administrator(importer, client):
+    # given
+    client.force_login(importer)
+    # when
+    response = client.post("/imports/new/", {"declaration": "platform.user"})
+    # then
+    assert response.status_code == 422
+    assert b'value="platform.user"' not in response.content
+    assert b'value="crm.contact"' in response.content
+    assert not ImportBatch.objects.exists()
+
+
+# --- departments -------------------------------------------------------------------------------
+
+
+def test_department_import_builds_the_tree_from_names(admin, org):
+    # given: a parent created a few rows above, and one by path
+    rows = [["研发部", "", "boss", "1"], ["平台组", "研发部", "", "2"], ["大客户组", "销售部/华东组", "", ""],
+            ["孤儿组", "不存在的部门", "", ""], ["坏排序", "", "", "1.5"]]
+    batch = upload(admin, csv_bytes(["部门名称", "上级部门", "负责人", "排序"], rows), "platform.department")
+    assert batch.mapping == {"部门名称": "name", "上级部门": "parent", "负责人": "manager", "排序": "ordering"}
+    # when
+    batch = run(batch, admin, dry_run=False)
+    # then
+    result = outcomes(batch)
+    assert [result[n][0] for n in (2, 3, 4, 5, 6)] == ["create", "create", "create", "error", "error"]
+    assert result[5][1][0][0] == "上级部门"
+    platform = Department.objects.get(name="平台组")
+    assert platform.parent == Department.objects.get(name="研发部")
+    assert platform.path.startswith(platform.parent.path)
+    assert Department.objects.get(name="研发部").manager == admin
+    assert Department.objects.get(name="大客户组").parent == org["east"]
+    # and undo removes them, children first
+    services.undo_batch(batch, actor=admin)
+    assert not Department.objects.filter(name__in=["研发部", "平台组", "大客户组"]).exists()
+
+
+def test_fast_mobile_agrees_with_the_contact_services_normalisation():
+    # given: mobiles over every prefix, written several ways, plus things that are not mobiles
+    import random
+
+    from bizloom.crm.imports import fast_mobile
+    from bizloom.crm.normalize import InvalidValue, normalize_phone
+
+    rng = random.Random(7)
+    samples = []
+    for prefix in range(100, 200):
+        for _ in range(30):
+            digits = f"{prefix}{rng.randrange(10**8):08d}"
+            samples += [digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}", f"+86{digits}",
+                        f"+86 {digits[:3]}-{digits[3:]}"]
+    samples += ["1381234567", "138123456789", "+85291234567", "010-12345678", "１３８１２３４５６７８",
+                "13812345678 转 12"]
+    answered = 0
+    # when / then
+    for text in samples:
+        fast = fast_mobile(text)
+        if fast is None:
+            continue
+        answered += 1
+        try:
+            expected = normalize_phone(text)
+        except InvalidValue:
+            expected = None
+        assert fast == expected, text
+    assert answered > len(samples) // 2
