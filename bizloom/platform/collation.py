@@ -1,11 +1,15 @@
 """Sorting text the way Chinese users expect: Han characters by pinyin, on both databases.
 
 PostgreSQL sorts with ICU's ``zh`` collation (Han characters by pinyin first, then Latin
-text). SQLite has no such collation, so we register one, ``bizloom_zh``, whose sort key
-imitates ICU's order: punctuation and digits, then Han by pinyin (a Traditional and a
-Simplified form of the same character are neighbours, since they share a reading), then
-other letters case-insensitively. Keys are computed per character from pypinyin's table
-and cached, so ordering 20,000 names costs about 30 ms warm on SQLite.
+text). SQLite has no such collation, so we register a sort-key function,
+``bizloom_zh_key(text)``, whose result (a UTF-8 blob; blobs compare byte by byte, which is
+code point order) imitates ICU's order: punctuation and digits, then Han by pinyin (a
+Traditional and a Simplified form of the same character are neighbours, since they share a
+reading), then other letters case-insensitively. ``ORDER BY bizloom_zh_key(name)`` calls
+Python once per row; a collation would be called once per comparison (1.7 million times for
+100,000 rows: 4.9 s instead of well under one). The same order is also registered as the
+collation ``bizloom_zh`` for hand-written SQL. Keys are computed per character from
+pypinyin's table and cached.
 
 Use :func:`text_order` wherever the user sorts by a text column (list pages, API ordering).
 """
@@ -21,6 +25,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Func
 
 SQLITE_COLLATION = "bizloom_zh"
+SQLITE_KEY_FUNCTION = "bizloom_zh_key"
 POSTGRES_COLLATION = "zh-x-icu"
 
 
@@ -61,21 +66,27 @@ def _compare(left: str | None, right: str | None) -> int:
     return (left_key > right_key) - (left_key < right_key)
 
 
+def _key_blob(text: str | None) -> bytes:
+    return sort_key(text or "").encode("utf-8")
+
+
 def register_sqlite_collation(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """``connection_created`` receiver: make ``COLLATE bizloom_zh`` available on SQLite."""
+    """``connection_created`` receiver: make ``bizloom_zh_key()`` and ``COLLATE bizloom_zh``
+    available on SQLite."""
     if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_KEY_FUNCTION, 1, _key_blob, deterministic=True)
         connection.connection.create_collation(SQLITE_COLLATION, _compare)
 
 
 class _ChineseCollate(Func):
-    """``expr COLLATE <the Chinese collation of this database>``."""
+    """``expr`` in the Chinese order of this database: ``COLLATE "zh-x-icu"`` on PostgreSQL,
+    ``bizloom_zh_key(expr)`` on SQLite."""
 
     template = "%(expressions)s"
     arity = 1
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(compiler, connection, template=f'%(expressions)s COLLATE "{SQLITE_COLLATION}"',
-                              **extra)
+        return super().as_sql(compiler, connection, template=f"{SQLITE_KEY_FUNCTION}(%(expressions)s)", **extra)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, template=f'%(expressions)s COLLATE "{POSTGRES_COLLATION}"',

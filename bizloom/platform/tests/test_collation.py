@@ -38,3 +38,23 @@ def test_database_orders_text_by_pinyin():
     # then
     assert ascending == EXPECTED
     assert descending == list(reversed(EXPECTED))
+
+
+@pytest.mark.django_db
+def test_sqlite_key_function_orders_exactly_like_the_collation_for_hand_written_sql():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the key function and the collation are SQLite's")
+    # given mixed text: Han (both scripts), Latin in both cases, digits, punctuation, blanks
+    names = ["長沙", "长沙", "Zeta", "acme", "Acme", "3M 中国", "（北京）", "", "华为", "華為", "éclair", "上海"]
+    for index, name in enumerate(names):
+        User.objects.create(username=f"k{index}", last_name=name)
+    with connection.cursor() as cursor:
+        # when
+        cursor.execute('SELECT last_name FROM platform_user ORDER BY last_name COLLATE "bizloom_zh", id')
+        by_collation = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT last_name FROM platform_user ORDER BY bizloom_zh_key(last_name), id")
+        by_key = [row[0] for row in cursor.fetchall()]
+    # then
+    assert by_key == by_collation == sorted(by_collation, key=sort_key)
