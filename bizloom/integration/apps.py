@@ -19,7 +19,9 @@ class IntegrationConfig(AppConfig):
         navigation.register_user_menu(navigation.NavItem(_("API tokens"), "integration:token_list"))
 
         # Import engine (issue #5): every app's ``imports.IMPORT_DECLARATIONS``.
-        from bizloom.integration.imports.declarations import autodiscover
+        from bizloom.integration.imports.declarations import autodiscover, declarations
 
         autodiscover()
-        navigation.register_user_menu(navigation.NavItem(_("Imports"), "imports:list", "crm.import_account"))
+        navigation.register_user_menu(navigation.NavItem(
+            _("Imports"), "imports:list",
+            visible=lambda user: any(declaration.may(user, "import") for declaration in declarations())))

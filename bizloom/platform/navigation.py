@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,13 +12,23 @@ from django.utils.functional import Promise
 
 @dataclass(frozen=True)
 class NavItem:
+    """A menu entry, shown to users with ``permission`` (e.g. "crm.view_account"; empty: every
+    signed-in user) for whom ``visible(user)``, when given, is true as well."""
+
     label: str | Promise
     url_name: str
-    permission: str = ""  # e.g. "crm.view_account"; empty means every signed-in user
+    permission: str = ""
+    visible: Callable[[Any], bool] | None = None
 
     @property
     def url(self) -> str:
         return reverse(self.url_name)
+
+    def shown_to(self, user: Any) -> bool:
+        """Whether ``user`` sees this entry."""
+        if self.permission and not user.has_perm(self.permission):
+            return False
+        return self.visible is None or bool(self.visible(user))
 
 
 @dataclass
@@ -58,14 +69,14 @@ def register_user_menu(*items: NavItem) -> None:
 
 def user_menu_for(user: Any) -> list[NavItem]:
     """The user-menu entries ``user`` may open, in registration order."""
-    return [item for item in _user_menu if not item.permission or user.has_perm(item.permission)]
+    return [item for item in _user_menu if item.shown_to(user)]
 
 
 def sections_for(user: Any) -> list[dict[str, Any]]:
     """The sections and items ``user`` may open, in menu order."""
     visible = []
     for section in sorted(_sections.values(), key=lambda s: s.order):
-        items = [item for item in section.items if not item.permission or user.has_perm(item.permission)]
+        items = [item for item in section.items if item.shown_to(user)]
         if items:
             visible.append({"key": section.key, "label": section.label, "items": items})
     return visible
