@@ -94,6 +94,16 @@ def _tier(rng: random.Random) -> str:
     return _weighted(rng, ((Account.Tier.A, 10), (Account.Tier.B, 30), (Account.Tier.C, 60)))
 
 
+def size_for_revenue(revenue: Decimal, *, per_person: Decimal) -> str:
+    """A plausible head count band for ``revenue`` at ``per_person`` revenue per employee."""
+    people = revenue / per_person
+    for limit, size in ((10, Account.Size.MICRO), (50, Account.Size.SMALL), (200, Account.Size.MEDIUM),
+                        (1000, Account.Size.LARGE)):
+        if people < limit:
+            return str(size)
+    return str(Account.Size.ENTERPRISE)
+
+
 def chinese_account(rng: random.Random, fake: Faker, taken: set[str]) -> dict[str, Any]:
     """Field values of one plausible Chinese company, e.g. 杭州云启科技有限公司."""
     for _ in range(1000):
@@ -116,7 +126,8 @@ def chinese_account(rng: random.Random, fake: Faker, taken: set[str]) -> dict[st
         "phone": f"{area}-{rng.randint(2, 8)}{rng.randint(0, 9_999_999):07d}",
         "email": f"{rng.choice(('info', 'sales', 'contact', 'service'))}@{domain}",
         "website": f"https://www.{domain}",
-        "annual_revenue": Decimal(rng.randint(*revenue_range[tier]) // 10_000 * 10_000),
+        "annual_revenue": (revenue := Decimal(rng.randint(*revenue_range[tier]) // 10_000 * 10_000)),
+        "size": size_for_revenue(revenue, per_person=Decimal(600_000)),
         "currency": "CNY",
         "is_customer": rng.random() < 0.92,
         "is_supplier": rng.random() < 0.15,
@@ -144,7 +155,8 @@ def foreign_account(rng: random.Random, fake: Faker, taken: set[str]) -> dict[st
         "phone": f"{calling} {rng.randint(200, 999)} {rng.randint(1000, 9999)} {rng.randint(100, 999)}",
         "email": f"contact@{domain}",
         "website": f"https://{domain}",
-        "annual_revenue": Decimal(rng.randint(100, 50_000) * 1000),
+        "annual_revenue": (revenue := Decimal(rng.randint(100, 50_000) * 1000)),
+        "size": size_for_revenue(revenue, per_person=Decimal(200_000)),
         "currency": currency,
         "is_customer": True,
         "is_supplier": rng.random() < 0.3,

@@ -52,7 +52,7 @@ class AccountForm(CustomFieldsFormMixin, forms.ModelForm[Account]):
 
     class Meta:
         model = Account
-        fields = ["name", "code", "industry", "tier", "parent", "city", "phone", "email", "website",
+        fields = ["name", "code", "industry", "size", "tier", "parent", "city", "phone", "email", "website",
                   "annual_revenue", "currency", "is_customer", "is_supplier", "owner", "tags", "billing_address",
                   "shipping_address", "account_plan", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4}),

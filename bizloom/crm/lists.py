@@ -66,6 +66,7 @@ ACCOUNT_LIST = ListConfig(
         Column("name", link=True),
         Column("code"),
         Column("industry"),
+        Column("size"),
         Column("tier"),
         Column("city"),
         Column("parent", sort_field="parent__name"),
@@ -85,6 +86,7 @@ ACCOUNT_LIST = ListConfig(
     search_fields=("name", "code", "city", "email", "phone"),
     filters=[
         ChoiceFilter("industry"),
+        ChoiceFilter("size"),
         ChoiceFilter("tier"),
         TagFilter("tags", label=_("Tag")),
         BooleanFilter("is_customer"),
@@ -105,7 +107,7 @@ ACCOUNT_DETAIL = DetailConfig(
     model=Account,
     back_url_name="crm:account_list",
     groups=[
-        FieldGroup(_("Company"), ["code", "industry", "tier", "parent", "city", "is_customer", "is_supplier",
+        FieldGroup(_("Company"), ["code", "industry", "size", "tier", "parent", "city", "is_customer", "is_supplier",
                                   "owner", Column("tags", value=tag_names, kind="text")]),
         FieldGroup(_("Contact"), ["phone", "email", "website"]),
         FieldGroup(_("Addresses"), ["billing_address", "shipping_address"]),

@@ -19,6 +19,7 @@ Amount = Annotated[Decimal, Field(max_digits=19, decimal_places=4, allow_inf_nan
                                   description="Decimal amount; send and receive as a string, e.g. \"1250.50\".")]
 Industry = Annotated[str, OneOf(Account.Industry, blank=True)]
 Tier = Annotated[str, OneOf(Account.Tier)]
+Size = Annotated[str, OneOf(Account.Size, blank=True)]
 CustomFields = Annotated[dict[str, Any], Field(
     max_length=200, description="Custom field values by key: text, numbers (decimals as strings), ISO dates, "
     "true/false, a choice value, a list of choice values, or a record id. null clears a value.")]
@@ -29,6 +30,7 @@ ACCOUNT_ORDERING = {
     "name": "name",
     "code": "code",
     "industry": "industry",
+    "size": "size",
     "tier": "tier",
     "city": "city",
     "annual_revenue": "annual_revenue",
@@ -42,6 +44,7 @@ class AccountOut(ReadSchema):
     name: str
     code: str
     industry: str
+    size: str
     tier: str
     city: str
     phone: str
@@ -94,6 +97,7 @@ class AccountIn(WriteSchema):
     name: str = Field(min_length=1, max_length=200)
     code: str = Field("", max_length=32)
     industry: Industry = ""
+    size: Size = ""
     tier: Tier = Account.Tier.C.value
     city: str = Field("", max_length=100)
     phone: str = Field("", max_length=32)
@@ -124,6 +128,7 @@ class AccountFilters(ListFilters):
     search_fields = ("name__icontains", "code__icontains", "city__icontains", "email__icontains")
 
     industry: Annotated[Industry | None, FilterLookup("industry")] = None
+    size: Annotated[Size | None, FilterLookup("size")] = None
     tier: Annotated[Tier | None, FilterLookup("tier")] = None
     is_customer: Annotated[bool | None, FilterLookup("is_customer")] = None
     is_supplier: Annotated[bool | None, FilterLookup("is_supplier")] = None

@@ -35,7 +35,7 @@ from bizloom.platform.audit import services as audit
 from bizloom.platform.models import User
 
 ACCOUNT_WRITABLE_FIELDS = frozenset({
-    "name", "code", "industry", "tier", "city", "phone", "email", "website", "annual_revenue", "currency",
+    "name", "code", "industry", "size", "tier", "city", "phone", "email", "website", "annual_revenue", "currency",
     "is_customer", "is_supplier", "owner", "notes", "parent", "billing_address", "shipping_address", "tags",
     "account_plan",
 })

@@ -41,6 +41,13 @@ class Account(CustomFieldsMixin, models.Model):
         FINANCE = "finance", _("Finance")
         OTHER = "other", _("Other")
 
+    class Size(models.TextChoices):
+        MICRO = "micro", _("1–9 employees")
+        SMALL = "small", _("10–49 employees")
+        MEDIUM = "medium", _("50–199 employees")
+        LARGE = "large", _("200–999 employees")
+        ENTERPRISE = "enterprise", _("1,000+ employees")
+
     class Tier(models.TextChoices):
         A = "a", _("A (key account)")
         B = "b", _("B")
@@ -50,6 +57,7 @@ class Account(CustomFieldsMixin, models.Model):
     code = models.CharField(_("tax id"), max_length=32, blank=True,
                             help_text=_("Unified social credit code or foreign tax id."))
     industry = models.CharField(_("industry"), max_length=32, choices=Industry, blank=True)
+    size = models.CharField(_("company size"), max_length=16, choices=Size, blank=True)
     tier = models.CharField(_("tier"), max_length=1, choices=Tier, default=Tier.C)
     city = models.CharField(_("city"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)

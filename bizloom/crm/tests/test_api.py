@@ -304,3 +304,17 @@ def test_record_outside_scope_is_404(api, operation, monkeypatch, acme):
 
     # then
     assert _snapshot() == before
+
+
+def test_company_size_is_set_filtered_and_checked(api):
+    # given
+    api.post(ACCOUNTS, {"name": "华东钢铁有限公司", "size": "large"}, content_type="application/json")
+    api.post(ACCOUNTS, {"name": "云启小铺"}, content_type="application/json")
+    # when
+    large = api.get(ACCOUNTS, {"size": "large"}).json()
+    refused = api.post(ACCOUNTS, {"name": "X", "size": "huge"}, content_type="application/json")
+    # then
+    assert [row["name"] for row in large["results"]] == ["华东钢铁有限公司"]
+    assert large["results"][0]["size"] == "large"
+    assert "size" in assert_problem(refused, 422)["errors"]
+    assert Account.objects.count() == 2

@@ -134,7 +134,7 @@ def test_snapshot_has_concrete_fields_and_custom_data_but_no_timestamps(account,
         "name": "Acme", "code": "", "industry": "", "tier": "c", "city": "", "phone": "", "email": "",
         "website": "", "annual_revenue": "10.5000", "currency": "CNY", "is_customer": True,
         "is_supplier": False, "owner": {"id": alice.pk, "repr": "alice"}, "notes": "",
-        "parent": None, "billing_address": "", "shipping_address": "", "account_plan": "",
+        "parent": None, "billing_address": "", "shipping_address": "", "account_plan": "", "size": "",
         "cf_segment": "smb", "cf_score": "4.5",
     }
 
