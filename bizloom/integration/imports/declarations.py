@@ -249,7 +249,8 @@ def get_declaration(key: str) -> ImportDeclaration:
     return _REGISTRY[key]
 
 
-EXTRA_MODULES = ("bizloom.platform.org.imports",)
+EXTRA_MODULES = ("bizloom.platform.org.imports", "bizloom.crm.leads.imports", "bizloom.crm.pipeline.imports",
+                 "bizloom.crm.activities.imports", "bizloom.crm.contracts.imports")
 """Declaration modules inside an app's sub-package (the organisation: users and departments)."""
 
 
