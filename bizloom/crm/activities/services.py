@@ -117,8 +117,12 @@ def _same_record(activity: Activity, record: models.Model | None) -> bool:
 
 
 def _snapshot(activity: Activity) -> dict[str, Any]:
-    """The audited state: the fields plus the attendees (users and contacts, by id)."""
+    """The audited state: the fields, the linked record as one reference (its name, not a
+    content type and an id), and the attendees (users and contacts, by id)."""
     state = audit.snapshot(activity)
+    state.pop("content_type", None)
+    state.pop("object_id", None)
+    state["record"] = audit.reference(activity.record) if activity.content_type_id else None
     if activity.pk is not None:
         state["attendees"] = [audit.reference(u) for u in activity.attendees.order_by("pk")]
         state["contact_attendees"] = [audit.reference(c) for c in activity.contact_attendees.order_by("pk")]

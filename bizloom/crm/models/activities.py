@@ -64,6 +64,7 @@ class Activity(CustomFieldsMixin, models.Model):
                                      blank=True, verbose_name=_("record type"))
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     record = GenericForeignKey("content_type", "object_id")
+    record.verbose_name = _("linked record")  # the audit trail and timeline label
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="activities", null=True,
                                 blank=True, verbose_name=_("account"))
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="activities", null=True,

@@ -104,6 +104,15 @@ def test_meeting_attendees_are_stored_and_audited(events, rep, other_rep, rep_ac
     assert events.names() == ["crm.activity.created"]
 
 
+def test_the_audit_trail_names_the_linked_record_not_its_type_and_id(rep, rep_account):
+    # when
+    activity = services.create_activity({"subject": "回访", "record": rep_account}, actor=rep)
+    # then
+    entry = AuditEntry.objects.get(object_id=str(activity.pk), action=AuditEntry.Action.CREATE)
+    assert entry.changes["record"] == [None, {"id": rep_account.pk, "repr": rep_account.name}]
+    assert "content_type" not in entry.changes and "object_id" not in entry.changes
+
+
 # --- access ----------------------------------------------------------------------------------
 
 
