@@ -9,10 +9,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Query, Router
 
 from bizloom.common.errors import ValidationFailed
-from bizloom.crm import selectors as crm_selectors
+from bizloom.crm import apidata
 from bizloom.crm.activities import selectors, services
 from bizloom.crm.activities.schemas import (
     ACTIVITY_ORDERING,
@@ -28,11 +28,12 @@ from bizloom.crm.activities.schemas import (
     MyDayOut,
     MyDayParams,
 )
-from bizloom.crm.models import Activity
+from bizloom.crm.models import Activity, Contact
 from bizloom.platform import access
 from bizloom.platform.api.listing import describe_ordering, list_page
 from bizloom.platform.api.pagination import PageParams
 from bizloom.platform.api.problem import ApiProblem
+from bizloom.platform.api.records import RecordOperations
 from bizloom.platform.api.schemas import RecordId
 from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.models import User
@@ -50,7 +51,7 @@ def _activity_data(payload: ActivityPatch, user: Any) -> dict[str, Any]:
     Records and contacts are looked up only among those ``user`` may view, so one outside their
     scope reads exactly like one that does not exist (no existence oracle).
     """
-    data = payload.model_dump(exclude_unset=True)
+    data = apidata.sent_fields(payload)
     if "record_type" in data or "record_id" in data:
         name, pk = data.pop("record_type", None), data.pop("record_id", None)
         if name is None and pk is None:
@@ -64,25 +65,13 @@ def _activity_data(payload: ActivityPatch, user: Any) -> dict[str, Any]:
             if record is None:
                 raise _invalid("record_id", _("No record with this id."))
             data["record"] = record
-    if data.get("owner") is not None:
-        owner = User.objects.filter(pk=data["owner"], is_active=True).first()
-        if owner is None:
-            raise _invalid("owner", _("No active user with this id."))
-        data["owner"] = owner
-    elif "owner" in data and data["owner"] is None:
-        data.pop("owner")
+    if "owner" in data and data["owner"] is None:
+        data.pop("owner")  # null: keep the current owner
+    apidata.resolve_owner(data)
     if "attendees" in data:
-        wanted = set(data["attendees"])
-        found = list(User.objects.filter(pk__in=wanted, is_active=True))
-        if len(found) != len(wanted):
-            raise _invalid("attendees", _("No active user with this id."))
-        data["attendees"] = found
-    if "contact_attendees" in data:
-        wanted = set(data["contact_attendees"])
-        contacts = list(crm_selectors.list_contacts(user, "view").filter(pk__in=wanted))
-        if len(contacts) != len(wanted):
-            raise _invalid("contact_attendees", _("No contact with this id."))
-        data["contact_attendees"] = contacts
+        data["attendees"] = apidata.records(User.objects.filter(is_active=True), data["attendees"], "attendees",
+                                            _("No active user with this id."))
+    apidata.resolve_records(data, "contact_attendees", Contact.objects.all(), user, _("No contact with this id."))
     return data
 
 
@@ -108,38 +97,12 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters], order
                      default=["-due_at"], page=page)
 
 
-@router.get("/activities/{activity_id}", response=ActivityOut, operation_id="crm_activity_get")
-def get_activity(request: HttpRequest, activity_id: RecordId) -> Activity:
-    access.require(request.user, Activity, "view")
-    return selectors.get_activity(request.user, activity_id, "view")
-
-
-@router.post("/activities", response={201: ActivityOut}, operation_id="crm_activity_create")
-def create_activity(request: HttpRequest, payload: ActivityIn) -> Status[Activity]:
-    access.require(request.user, Activity, "add")
-    data = _activity_data(payload, request.user)
-    custom_api.check_writable(request.user, Activity, data.get("custom_fields"), "add")
-    with custom_api.body_errors():
-        activity = services.create_activity(data, actor=request.user)  # type: ignore[arg-type]
-    return Status(201, activity)
-
-
-@router.patch("/activities/{activity_id}", response=ActivityOut, operation_id="crm_activity_update")
-def update_activity(request: HttpRequest, activity_id: RecordId, payload: ActivityPatch) -> Activity:
-    access.require(request.user, Activity, "change")
-    activity = selectors.get_activity(request.user, activity_id, "change")
-    data = _activity_data(payload, request.user)
-    custom_api.check_writable(request.user, Activity, data.get("custom_fields"), "change")
-    with custom_api.body_errors():
-        return services.update_activity(activity, data, actor=request.user)  # type: ignore[arg-type]
-
-
-@router.delete("/activities/{activity_id}", response={204: None}, operation_id="crm_activity_delete")
-def delete_activity(request: HttpRequest, activity_id: RecordId) -> Status[None]:
-    access.require(request.user, Activity, "delete")
-    activity = selectors.get_activity(request.user, activity_id, "delete")
-    services.delete_activity(activity, actor=request.user)  # type: ignore[arg-type]
-    return Status(204, None)
+activities = RecordOperations(router, Activity, "/activities", app="crm", name="activity", out=ActivityOut,
+                              get_record=selectors.get_activity, services=services, to_data=_activity_data)
+activities.get()
+activities.create(ActivityIn)
+activities.update(ActivityPatch)
+activities.delete()
 
 
 @router.post("/activities/{activity_id}/complete", response=ActivityOut, operation_id="crm_activity_complete",

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Router
 
 from bizloom.common.errors import ValidationFailed
 from bizloom.crm import apidata
@@ -26,10 +26,8 @@ from bizloom.crm.contracts.schemas import (
 )
 from bizloom.crm.models import Account, Contact, Contract, Opportunity
 from bizloom.platform import access
-from bizloom.platform.api.listing import describe_ordering, list_page
-from bizloom.platform.api.pagination import PageParams
+from bizloom.platform.api.records import RecordOperations
 from bizloom.platform.api.schemas import RecordId
-from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.timeline.models import Attachment
 
 router = Router(tags=["crm"])
@@ -45,52 +43,15 @@ def _contract_data(payload: ContractPatch, user: Any) -> dict[str, Any]:
     return data
 
 
-@router.get("/contracts", response=ContractPage, operation_id="crm_contract_list",
-            description="Contracts you may see. Filters: status, account, owner, opportunity, end date range. "
-            + describe_ordering(CONTRACT_ORDERING) + " " + custom_api.describe())
-def list_contracts(request: HttpRequest, filters: Query[ContractFilters], ordering: Query[ContractOrdering],
-                   page: Query[PageParams]) -> dict[str, Any]:
-    access.require(request.user, Contract, "view")
-    return list_page(request, selectors.list_contracts(request.user, "view"), filters=filters,
-                     ordering=ordering.ordering, allowed=CONTRACT_ORDERING, default=["-start_date", "-id"],
-                     page=page)
-
-
-@router.get("/contracts/{contract_id}", response=ContractOut, operation_id="crm_contract_get")
-def get_contract(request: HttpRequest, contract_id: RecordId) -> Contract:
-    access.require(request.user, Contract, "view")
-    return selectors.get_contract(request.user, contract_id, "view")
-
-
-@router.post("/contracts", response={201: ContractOut}, operation_id="crm_contract_create",
-             description="Create a draft contract; its number is assigned.")
-def create_contract(request: HttpRequest, payload: ContractIn) -> Status[Contract]:
-    access.require(request.user, Contract, "add")
-    data = _contract_data(payload, request.user)
-    custom_api.check_writable(request.user, Contract, data.get("custom_fields"), "add")
-    with custom_api.body_errors():
-        contract = services.create_contract(data, actor=request.user)
-    return Status(201, contract)
-
-
-@router.patch("/contracts/{contract_id}", response=ContractOut, operation_id="crm_contract_update",
-              description="Change a draft or active contract (409 contract_not_editable otherwise).")
-def update_contract(request: HttpRequest, contract_id: RecordId, payload: ContractPatch) -> Contract:
-    access.require(request.user, Contract, "change")
-    contract = selectors.get_contract(request.user, contract_id, "change")
-    data = _contract_data(payload, request.user)
-    custom_api.check_writable(request.user, Contract, data.get("custom_fields"), "change")
-    with custom_api.body_errors():
-        return services.update_contract(contract, data, actor=request.user)
-
-
-@router.delete("/contracts/{contract_id}", response={204: None}, operation_id="crm_contract_delete",
-               description="Delete a draft contract (409 for a signed one: terminate it instead).")
-def delete_contract(request: HttpRequest, contract_id: RecordId) -> Status[None]:
-    access.require(request.user, Contract, "delete")
-    contract = selectors.get_contract(request.user, contract_id, "delete")
-    services.delete_contract(contract, actor=request.user)
-    return Status(204, None)
+contracts = RecordOperations(router, Contract, "/contracts", app="crm", name="contract", out=ContractOut,
+                             get_record=selectors.get_contract, services=services, to_data=_contract_data)
+contracts.list(page=ContractPage, filters=ContractFilters, ordering=ContractOrdering, allowed=CONTRACT_ORDERING,
+               default=["-start_date", "-id"], records=selectors.list_contracts,
+               description="Contracts you may see. Filters: status, account, owner, opportunity, end date range.")
+contracts.get()
+contracts.create(ContractIn, description="Create a draft contract; its number is assigned.")
+contracts.update(ContractPatch, description="Change a draft or active contract (409 contract_not_editable otherwise).")
+contracts.delete(description="Delete a draft contract (409 for a signed one: terminate it instead).")
 
 
 @router.post("/contracts/{contract_id}/activate", response=ContractOut, operation_id="crm_contract_activate",

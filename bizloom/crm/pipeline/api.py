@@ -4,17 +4,16 @@ read, services write, access decides)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Router, Status
 
-from bizloom.common.errors import ValidationFailed
-from bizloom.crm import selectors as crm_selectors
-from bizloom.crm.models import Competitor, LossReason, Opportunity, Pipeline, Stage, StageHistory
+from bizloom.crm import apidata
+from bizloom.crm.models import Account, Competitor, Contact, LossReason, Opportunity, Pipeline, Stage, StageHistory
 from bizloom.crm.pipeline import selectors, services
 from bizloom.crm.pipeline.schemas import (
     OPPORTUNITY_ORDERING,
@@ -40,110 +39,60 @@ from bizloom.crm.pipeline.schemas import (
     StagePatch,
 )
 from bizloom.platform import access
-from bizloom.platform.api.listing import describe_ordering, list_page
-from bizloom.platform.api.pagination import PageParams
+from bizloom.platform.api.records import RecordOperations
 from bizloom.platform.api.schemas import RecordId
-from bizloom.platform.customfields import api as custom_api
 from bizloom.platform.models import User
 
 router = Router(tags=["crm"])
 
-
-def _missing(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, fields={field: [message]})
+M = TypeVar("M", bound=Model)
 
 
 def _one(queryset: QuerySet[Any], pk: int, field: str) -> Any:
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise _missing(field, _("No record with this id."))
-    return found
+    return apidata.record(queryset, pk, field, _("No record with this id."))
 
 
 def _opportunity_data(payload: OpportunityPatch, user: Any) -> dict[str, Any]:
     """The fields the client sent, as the services take them: ids become records. Accounts and
     contacts are looked up only among those ``user`` may view (one outside their scope reads like
     one that does not exist)."""
-    data = payload.model_dump(exclude_unset=True)
-    references: dict[str, Callable[[], QuerySet[Any]]] = {
-        "account": lambda: crm_selectors.list_accounts(user),
-        "contact": lambda: crm_selectors.list_contacts(user),
-        "owner": lambda: User.objects.filter(is_active=True),
-        "pipeline": lambda: Pipeline.objects.all(),
-        "stage": lambda: Stage.objects.all(),
-        "loss_reason": lambda: LossReason.objects.all(),
-    }
-    for name, queryset in references.items():
-        if data.get(name) is not None:
-            data[name] = _one(queryset(), data[name], name)
-        elif name in data and name in ("account", "pipeline", "stage", "owner"):
+    data = apidata.sent_fields(payload)
+    for name in ("account", "pipeline", "stage", "owner"):
+        if name in data and data[name] is None:
             del data[name]  # null: keep the current value (these cannot be cleared)
+    missing = _("No record with this id.")
+    apidata.resolve_record(data, "account", Account.objects.all(), user, missing)
+    apidata.resolve_record(data, "contact", Contact.objects.all(), user, missing)
+    for name, queryset in (("owner", User.objects.filter(is_active=True)), ("pipeline", Pipeline.objects.all()),
+                           ("stage", Stage.objects.all()), ("loss_reason", LossReason.objects.all())):
+        if data.get(name) is not None:
+            data[name] = _one(queryset, data[name], name)
     if "competitors" in data:
-        wanted = set(data["competitors"])
-        found = list(Competitor.objects.filter(pk__in=wanted))
-        if len(found) != len(wanted):
-            raise _missing("competitors", _("No record with this id."))
-        data["competitors"] = found
+        data["competitors"] = apidata.records(Competitor.objects.all(), data["competitors"], "competitors", missing)
     if data.get("lines") is None:
         data.pop("lines", None)
     return data
 
 
-def _view_opportunities(user: Any) -> None:
-    access.require(user, Opportunity, "view")
-
-
-@router.get("/opportunities", response=OpportunityPage, operation_id="crm_opportunity_list",
-            description="Opportunities you may see. " + describe_ordering(OPPORTUNITY_ORDERING) + " "
-            + custom_api.describe())
-def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters],
-                       ordering: Query[OpportunityOrdering], page: Query[PageParams]) -> dict[str, Any]:
-    _view_opportunities(request.user)
-    queryset = selectors.list_opportunities(request.user).prefetch_related("lines", "competitors")
-    return list_page(request, queryset, filters=filters, ordering=ordering.ordering, allowed=OPPORTUNITY_ORDERING,
-                     default=["-created_at"], page=page)
-
-
-@router.get("/opportunities/{opportunity_id}", response=OpportunityOut, operation_id="crm_opportunity_get")
-def get_opportunity(request: HttpRequest, opportunity_id: RecordId) -> Opportunity:
-    _view_opportunities(request.user)
-    return selectors.get_opportunity(request.user, opportunity_id)
+opportunities = RecordOperations(router, Opportunity, "/opportunities", app="crm", name="opportunity",
+                                 out=OpportunityOut, get_record=selectors.get_opportunity, services=services,
+                                 to_data=_opportunity_data)
+opportunities.list(page=OpportunityPage, filters=OpportunityFilters, ordering=OpportunityOrdering,
+                   allowed=OPPORTUNITY_ORDERING, default=["-created_at"],
+                   records=lambda user: selectors.list_opportunities(user).prefetch_related("lines", "competitors"),
+                   description="Opportunities you may see.")
+opportunities.get()
+opportunities.create(OpportunityIn)
+opportunities.update(OpportunityPatch)
+opportunities.delete()
 
 
 @router.get("/opportunities/{opportunity_id}/history", response=list[HistoryOut],
             operation_id="crm_opportunity_history")
 def opportunity_history(request: HttpRequest, opportunity_id: RecordId) -> list[StageHistory]:
     """The opportunity's stays in its stages, oldest first (who moved it in and out, and when)."""
-    _view_opportunities(request.user)
+    access.require(request.user, Opportunity, "view")
     return list(selectors.stage_history(selectors.get_opportunity(request.user, opportunity_id)))
-
-
-@router.post("/opportunities", response={201: OpportunityOut}, operation_id="crm_opportunity_create")
-def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status[Opportunity]:
-    access.require(request.user, Opportunity, "add")
-    data = _opportunity_data(payload, request.user)
-    custom_api.check_writable(request.user, Opportunity, data.get("custom_fields"), "add")
-    with custom_api.body_errors():
-        opportunity = services.create_opportunity(data, actor=request.user)  # type: ignore[arg-type]
-    return Status(201, opportunity)
-
-
-@router.patch("/opportunities/{opportunity_id}", response=OpportunityOut, operation_id="crm_opportunity_update")
-def update_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: OpportunityPatch) -> Opportunity:
-    access.require(request.user, Opportunity, "change")
-    opportunity = selectors.get_opportunity(request.user, opportunity_id, "change")
-    data = _opportunity_data(payload, request.user)
-    custom_api.check_writable(request.user, Opportunity, data.get("custom_fields"), "change")
-    with custom_api.body_errors():
-        return services.update_opportunity(opportunity, data, actor=request.user)  # type: ignore[arg-type]
-
-
-@router.delete("/opportunities/{opportunity_id}", response={204: None}, operation_id="crm_opportunity_delete")
-def delete_opportunity(request: HttpRequest, opportunity_id: RecordId) -> Status[None]:
-    access.require(request.user, Opportunity, "delete")
-    opportunity = selectors.get_opportunity(request.user, opportunity_id, "delete")
-    services.delete_opportunity(opportunity, actor=request.user)  # type: ignore[arg-type]
-    return Status(204, None)
 
 
 @router.put("/opportunities/{opportunity_id}/lines", response=OpportunityOut,
@@ -180,8 +129,14 @@ def _settings_read(user: Any) -> None:
         access.require(user, Pipeline, "view")
 
 
-def _get(model: type[Model], pk: int) -> Any:
+def _get(model: type[M], pk: int) -> M:
     return get_object_or_404(model, pk=pk)
+
+
+def _setting(model: type[M]) -> Callable[[Any, int, str], M]:
+    """``get_record`` of a setting: settings are not scoped, whoever has the model permission
+    reaches every row (404 for no row)."""
+    return lambda user, pk, action: _get(model, pk)
 
 
 @router.get("/pipelines", response=list[PipelineOut], operation_id="crm_pipeline_list")
@@ -250,25 +205,12 @@ def list_loss_reasons(request: HttpRequest) -> list[LossReason]:
     return list(selectors.list_loss_reasons())
 
 
-@router.post("/loss-reasons", response={201: LossReasonOut}, operation_id="crm_loss_reason_create")
-def create_loss_reason(request: HttpRequest, payload: LossReasonIn) -> Status[LossReason]:
-    access.require(request.user, LossReason, "add")
-    return Status(201, services.create_loss_reason(payload.model_dump(exclude_unset=True),
-                                                   actor=request.user))  # type: ignore[arg-type]
-
-
-@router.patch("/loss-reasons/{reason_id}", response=LossReasonOut, operation_id="crm_loss_reason_update")
-def update_loss_reason(request: HttpRequest, reason_id: RecordId, payload: LossReasonIn) -> LossReason:
-    access.require(request.user, LossReason, "change")
-    return services.update_loss_reason(_get(LossReason, reason_id), payload.model_dump(exclude_unset=True),
-                                       actor=request.user)  # type: ignore[arg-type]
-
-
-@router.delete("/loss-reasons/{reason_id}", response={204: None}, operation_id="crm_loss_reason_delete")
-def delete_loss_reason(request: HttpRequest, reason_id: RecordId) -> Status[None]:
-    access.require(request.user, LossReason, "delete")
-    services.delete_loss_reason(_get(LossReason, reason_id), actor=request.user)  # type: ignore[arg-type]
-    return Status(204, None)
+loss_reasons = RecordOperations(router, LossReason, "/loss-reasons", app="crm", name="loss_reason",
+                                out=LossReasonOut, get_record=_setting(LossReason), services=services,
+                                id_param="reason_id")
+loss_reasons.create(LossReasonIn)
+loss_reasons.update(LossReasonIn)
+loss_reasons.delete()
 
 
 @router.get("/competitors", response=list[CompetitorOut], operation_id="crm_competitor_list")
@@ -278,22 +220,8 @@ def list_competitors(request: HttpRequest) -> list[Competitor]:
     return list(selectors.list_competitors())
 
 
-@router.post("/competitors", response={201: CompetitorOut}, operation_id="crm_competitor_create")
-def create_competitor(request: HttpRequest, payload: CompetitorIn) -> Status[Competitor]:
-    access.require(request.user, Competitor, "add")
-    return Status(201, services.create_competitor(payload.model_dump(exclude_unset=True),
-                                                  actor=request.user))  # type: ignore[arg-type]
-
-
-@router.patch("/competitors/{competitor_id}", response=CompetitorOut, operation_id="crm_competitor_update")
-def update_competitor(request: HttpRequest, competitor_id: RecordId, payload: CompetitorPatch) -> Competitor:
-    access.require(request.user, Competitor, "change")
-    return services.update_competitor(_get(Competitor, competitor_id), payload.model_dump(exclude_unset=True),
-                                      actor=request.user)  # type: ignore[arg-type]
-
-
-@router.delete("/competitors/{competitor_id}", response={204: None}, operation_id="crm_competitor_delete")
-def delete_competitor(request: HttpRequest, competitor_id: RecordId) -> Status[None]:
-    access.require(request.user, Competitor, "delete")
-    services.delete_competitor(_get(Competitor, competitor_id), actor=request.user)  # type: ignore[arg-type]
-    return Status(204, None)
+competitors = RecordOperations(router, Competitor, "/competitors", app="crm", name="competitor", out=CompetitorOut,
+                               get_record=_setting(Competitor), services=services)
+competitors.create(CompetitorIn)
+competitors.update(CompetitorPatch)
+competitors.delete()
