@@ -8,7 +8,7 @@ newlines and folds lines at 75 octets without splitting a UTF-8 character.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,14 +24,12 @@ def _uid(activity: Activity, domain: str) -> str:
     return f"activity-{activity.pk}@{domain}"
 
 
-def _description(activity: Activity) -> str:
-    parts = [activity.description.strip()]
-    if activity.result.strip():
-        parts.append(activity.result.strip())
+def _description(activity: Activity, hidden: Collection[str] = ()) -> str:
+    parts = [getattr(activity, name).strip() for name in ("description", "result") if name not in hidden]
     return "\n\n".join(part for part in parts if part)
 
 
-def _component(activity: Activity, *, domain: str, url: str) -> Event | Todo:
+def _component(activity: Activity, *, domain: str, url: str, hidden: Collection[str] = ()) -> Event | Todo:
     due = activity.due_at
     assert due is not None  # the feed's selector only returns scheduled activities
     local = timezone.localtime(due)
@@ -58,19 +56,21 @@ def _component(activity: Activity, *, domain: str, url: str) -> Event | Todo:
     item.add("dtstamp", activity.updated_at or timezone.now())
     item.add("summary", activity.subject)
     item.add("categories", [str(activity.get_kind_display())])
-    description = _description(activity)
+    description = _description(activity, hidden)
     if description:
         item.add("description", description)
-    if activity.location:
+    if activity.location and "location" not in hidden:
         item.add("location", activity.location)
     if url:
         item.add("url", url)
     return item
 
 
-def build_feed(activities: Iterable[Activity], *, name: str, domain: str, url_for: Callable[[Activity], str]) -> bytes:
+def build_feed(activities: Iterable[Activity], *, name: str, domain: str, url_for: Callable[[Activity], str],
+               hidden: Collection[str] = ()) -> bytes:
     """The ``.ics`` document of ``activities`` (calendar ``name``; UIDs ``activity-<id>@<domain>``;
-    ``url_for(activity)`` the absolute address of its page)."""
+    ``url_for(activity)`` the absolute address of its page). The description, result and address
+    are left out when named in ``hidden`` (the fields the feed's user's roles hide)."""
     cal = Calendar()
     cal.add("prodid", PRODUCT_ID)
     cal.add("version", "2.0")
@@ -81,5 +81,5 @@ def build_feed(activities: Iterable[Activity], *, name: str, domain: str, url_fo
     for activity in activities:
         if activity.due_at is None:
             continue
-        cal.add_component(_component(activity, domain=domain, url=url_for(activity)))
+        cal.add_component(_component(activity, domain=domain, url=url_for(activity), hidden=hidden))
     return bytes(cal.to_ical())

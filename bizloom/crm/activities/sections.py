@@ -60,6 +60,7 @@ def section_context(obj: models.Model, user: Any, form: QuickActivityForm | None
         "recent": list(recent[:RECENT_SHOWN]),
         "can_add": can_add,
         "can_change": access.can(user, Activity, "change"),
+        "show_result": access.field_policy(user, Activity, "view").shows("result"),
         "form": form or (QuickActivityForm(auto_id="id_quick_%s") if can_add else None),
         "complete_form": CompleteForm(),
         "record_key": key,
@@ -89,10 +90,13 @@ def timeline_entries(obj: models.Model, user: Any) -> list[TimelineEntry]:
         return []
     done = (selectors.record_activities(user, obj).select_related(None).select_related("owner")
             .filter(status=Activity.Status.DONE, completed_at__isnull=False).order_by("-completed_at", "-pk"))
+    policy = access.field_policy(user, Activity, "view")
+    shown = [name for name in ("result", "description") if policy.shows(name)]
     entries = []
     for activity in done[:TIMELINE_SHOWN]:
         title = f"{activity.get_kind_display()}: {activity.subject}"
+        body = next((text for name in shown if (text := getattr(activity, name))), "")
         entries.append(TimelineEntry(at=activity.completed_at, title=title,  # type: ignore[arg-type]
-                                     body=activity.result or activity.description, actor=activity.owner,
+                                     body=body, actor=activity.owner,
                                      kind="activity", url=reverse("crm:activity_detail", args=[activity.pk])))
     return entries

@@ -54,6 +54,8 @@ MAX_ATTENDEES = 100
 # A recurring activity completed late skips the occurrences that have already passed, but
 # never more than this many (a daily activity completed years late stops searching).
 MAX_SKIPPED_OCCURRENCES = 1000
+# Activity times lie in these years (see _normalize_and_validate).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class ActivityNotAVisit(DomainError):
@@ -174,13 +176,27 @@ def _assign(activity: Activity, data: Mapping[str, Any], *, actor: User, writabl
     return users, contacts
 
 
+def _check_time_range(activity: Activity) -> None:
+    errors = {name: [_("Enter a date between %(first)d and %(last)d.") % {"first": MIN_YEAR, "last": MAX_YEAR}]
+              for name in ("due_at", "remind_at")
+              if (value := getattr(activity, name)) is not None and not MIN_YEAR <= value.year <= MAX_YEAR}
+    until = activity.recurrence_until
+    if until is not None and not MIN_YEAR <= until.year <= MAX_YEAR:
+        errors["recurrence_until"] = [_("Enter a date between %(first)d and %(last)d.")
+                                      % {"first": MIN_YEAR, "last": MAX_YEAR}]
+    if errors:
+        raise ValidationFailed(_("Please correct the errors below."), fields=errors)
+
+
 def _normalize_and_validate(activity: Activity) -> None:
     """Apply the rules of one activity and raise ValidationFailed with every broken one.
 
     All-day activities are due at local midnight. A repeating activity needs a due date,
     and its end date may not lie before it; without repetition there is no end date. The
-    duration is at most a week.
+    duration is at most a week. Times lie in the years 1900 to 2999 (beyond them the local
+    time, the next occurrence and the calendar feed would fall off the calendar).
     """
+    _check_time_range(activity)
     if activity.all_day and activity.due_at is not None:
         activity.due_at = selectors.local_midnight(timezone.localdate(activity.due_at))
     if not activity.recurrence:

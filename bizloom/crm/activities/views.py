@@ -408,7 +408,8 @@ def calendar_feed_ics(request: HttpRequest, token: str) -> HttpResponse:
         return f"{base}{path}" if base else request.build_absolute_uri(path)
 
     body = ical.build_feed(selectors.feed_activities(user), name=_("Bizloom activities of %(user)s") % {
-        "user": user.get_full_name() or user.get_username()}, domain=domain or "bizloom", url_for=url_for)
+        "user": user.get_full_name() or user.get_username()}, domain=domain or "bizloom", url_for=url_for,
+        hidden=access.field_policy(user, Activity, "view").hidden)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="bizloom-activities.ics"'
     response["Cache-Control"] = "private, max-age=300"

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 
 from bizloom.crm.forecast import periods
-from bizloom.crm.forecast.selectors import Analysis, Figures, Forecast, Line, StageFigures
+from bizloom.crm.forecast.selectors import Analysis, Figures, Forecast, HiddenFigures, Line, StageFigures
 from bizloom.crm.models import SalesTarget
 from bizloom.crm.schemas import Amount
 from bizloom.platform.api.pagination import Page
@@ -52,10 +52,11 @@ class FiguresOut(Schema):
 
     currency: str
     open_count: int
-    open_amount: str
-    weighted_amount: str
+    open_amount: str | None = Field(description="Null when the opportunity amount is hidden from you (also "
+                                    "the weighted and won amounts, attainment and gap).")
+    weighted_amount: str | None
     won_count: int
-    won_amount: str
+    won_amount: str | None
     target: str | None = Field(description="Target for the period (prorated by days); null without one.")
     attainment: str | None = Field(description="Won ÷ target in percent, one decimal; null without a target.")
     gap: str | None = Field(description="Target − won − weighted open; null without a target.")
@@ -63,7 +64,7 @@ class FiguresOut(Schema):
 
 def figures_out(line: Line) -> dict[str, Any]:
     """A :class:`Line` as :class:`FiguresOut` data."""
-    f: Figures = line.figures
+    f: Figures | HiddenFigures = line.figures
     return {"currency": line.currency, "open_count": f.open_count, "open_amount": amount_str(f.open_amount),
             "weighted_amount": amount_str(f.weighted_amount), "won_count": f.won_count,
             "won_amount": amount_str(f.won_amount), "target": amount_str(f.target),

@@ -232,12 +232,31 @@ class Figures:
             self.target = (self.target or Decimal(0)) + other.target
 
 
+@dataclass(frozen=True)
+class HiddenFigures:
+    """:class:`Figures` for a user whose roles hide the opportunity amount: the counts and the
+    target only (every amount, and the attainment and gap computed from them, is None)."""
+
+    open_count: int
+    won_count: int
+    target: Decimal | None
+    open_amount: None = None
+    weighted_amount: None = None
+    won_amount: None = None
+    attainment: None = None
+    gap: None = None
+
+    @classmethod
+    def of(cls, figures: Figures) -> HiddenFigures:
+        return cls(open_count=figures.open_count, won_count=figures.won_count, target=figures.target)
+
+
 @dataclass
 class Line:
     """One currency's figures of a row."""
 
     currency: str
-    figures: Figures
+    figures: Figures | HiddenFigures
 
 
 @dataclass
@@ -262,11 +281,14 @@ class Forecast:
     months: list[Row]
     owners: list[Row]
     totals: list[Line]
+    amounts_shown: bool = True
 
     def chart(self) -> list[dict[str, Any]]:
         """Chart data per currency: months, unweighted and weighted open amounts, won amounts
-        (amounts as strings)."""
-        charts = []
+        (amounts as strings); none when the amounts are hidden from the user."""
+        charts: list[dict[str, Any]] = []
+        if not self.amounts_shown:
+            return charts
         for currency in self.currencies:
             series: dict[str, list[str]] = {"unweighted": [], "weighted": [], "won": []}
             for row in self.months:
@@ -354,10 +376,23 @@ def forecast(user: Any, filters: Filters) -> Forecast:
                   lines=lines(bucket)) for pk, bucket in by_owner.items() if pk is None or pk in people]
     owners.sort(key=lambda row: (row.owner is None, sort_key(row.label)))
     totals: dict[str, Figures] = {}
-    for row in owners:
-        for line in row.lines:
-            totals.setdefault(line.currency, Figures()).add(line.figures)
-    return Forecast(filters=filters, currencies=order, months=months, owners=owners, totals=lines(totals))
+    for pk, bucket in by_owner.items():
+        if pk is None or pk in people:
+            for currency, figures in bucket.items():
+                totals.setdefault(currency, Figures()).add(figures)
+    report = Forecast(filters=filters, currencies=order, months=months, owners=owners, totals=lines(totals))
+    if not access.field_policy(user, Opportunity, "view").shows("amount"):
+        _hide_amounts(report)
+    return report
+
+
+def _hide_amounts(report: Forecast) -> None:
+    """Keep only the counts and targets of ``report``: the sums would tell the amounts the
+    user's roles hide (one opportunity in a month is its amount)."""
+    report.amounts_shown = False
+    for line in [*(line for row in (*report.months, *report.owners) for line in row.lines), *report.totals]:
+        if isinstance(line.figures, Figures):
+            line.figures = HiddenFigures.of(line.figures)
 
 
 # --- pipeline analysis -------------------------------------------------------------------------

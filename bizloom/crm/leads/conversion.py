@@ -174,8 +174,12 @@ def _new_opportunity(lead: Lead, account: Account, contact: Contact | None, owne
         "account": account, "contact": contact, "owner": owner, "source": lead.source, "campaign": lead.campaign,
         "description": lead.notes,
     }
-    data.update({key: value for key, value in values.items() if value not in (None, "")})
+    given = {key: value for key, value in values.items() if value not in (None, "")}
+    data.update(given)
     try:
+        # the values the caller chose obey the field rules of a new opportunity (a role may make
+        # the amount read-only); the ones taken from the lead and the account are not theirs
+        access.check_fields_writable(actor, Opportunity, given, "add")
         return pipeline_services.create_opportunity(data, actor=actor)
     except ValidationFailed as error:
         raise _prefixed(error, "opportunity") from error

@@ -484,6 +484,9 @@ def merge_records(model: type[models.Model], survivor: models.Model, others: Seq
     for other in others:
         access.require_record(actor, other, "delete")
     locked = model._default_manager.select_for_update().in_bulk([survivor.pk, *(o.pk for o in others)])
+    if len(locked) != len(others) + 1:  # merged away or deleted by someone else while we waited for the locks
+        raise MergeConflict(_("One of these records no longer exists (it was merged or deleted meanwhile); "
+                              "reload the page."))
     records = [locked[survivor.pk], *(locked[o.pk] for o in others)]
     survivor, others = records[0], records[1:]
     ids = [o.pk for o in others]

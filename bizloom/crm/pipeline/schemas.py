@@ -272,7 +272,7 @@ class HistoryOut(Schema):
     entered_by: int | None
     left_at: datetime | None
     left_by: int | None
-    amount: str
+    amount: str | None = Field(description="The amount on entry; null when the amount is hidden from you.")
     probability: int
 
     @staticmethod
@@ -288,8 +288,8 @@ class HistoryOut(Schema):
         return obj.left_by_id
 
     @staticmethod
-    def resolve_amount(obj: StageHistory) -> str | None:
-        return amount_str(obj.amount)
+    def resolve_amount(obj: StageHistory, context: dict[str, Any] | None = None) -> str | None:
+        return amount_str(obj.amount) if _shows_amount(context) else None  # it would tell the hidden amount
 
 
 # --- settings ---------------------------------------------------------------------------------------

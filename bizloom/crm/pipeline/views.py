@@ -310,7 +310,10 @@ def _period(name: str) -> tuple[dt.date | None, dt.date | None]:
     return None, None
 
 
-def _totals_json(totals: selectors.Totals) -> dict[str, Any]:
+def _totals_json(totals: selectors.Totals, *, show_amounts: bool = True) -> dict[str, Any]:
+    """A column's totals for the board script; the count only when the amount is hidden from the user."""
+    if not show_amounts:
+        return {"count": totals.count, "amount": "", "weighted": "", "other": []}
     return {"count": totals.count, "amount": format_money(totals.amount),
             "weighted": format_money(totals.weighted),
             "other": [f"{format_money(a, c)} ({format_money(w, c)})" for c, a, w in totals.other_sorted]}
@@ -346,9 +349,10 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     message = _("%(opportunity)s moved to “%(stage)s”.") % {"opportunity": opportunity, "stage": opportunity.stage}
     if _wants_json(request):
         columns = selectors.board(request.user, opportunity.pipeline, **_board_filters(request, request.POST))
+        show = access.field_policy(request.user, Opportunity, "view").shows("amount")
         return JsonResponse({"ok": True, "message": message, "stage": opportunity.stage_id,
                              "probability": opportunity.probability,
-                             "columns": {str(c.stage.pk): _totals_json(c.totals) for c in columns}})
+                             "columns": {str(c.stage.pk): _totals_json(c.totals, show_amounts=show) for c in columns}})
     messages.success(request, message)
     return HttpResponseRedirect(_safe_next(request, _detail_url(opportunity)))
 
