@@ -43,6 +43,10 @@ class _RollBack(Exception):  # noqa: N818 - control flow, not an error
         self.response = response
 
 
+class _Concurrent(Exception):  # noqa: N818 - control flow, not an error
+    """Another call with the same key holds (or just committed) the key's row."""
+
+
 def _scope(request: HttpRequest) -> str | None:
     """Who is calling: the bearer token (hashed) or the session's user; None when anonymous."""
     authorization = request.headers.get("Authorization", "")
@@ -111,8 +115,12 @@ def _run_once(view: Callable[..., Any], request: HttpRequest, args: Any, kwargs:
                     return _replay(stored)
                 # Inserted before the call runs: a concurrent call with the same key blocks on
                 # the unique index here until this transaction ends, then finds the stored row.
-                record = IdempotentRequest.objects.create(scope=scope, key=key, fingerprint=fingerprint,
-                                                          status_code=0)
+                try:
+                    with transaction.atomic():
+                        record = IdempotentRequest.objects.create(scope=scope, key=key, fingerprint=fingerprint,
+                                                                  status_code=0)
+                except IntegrityError as clash:
+                    raise _Concurrent from clash
                 response = view(request, *args, **kwargs)
                 if response.status_code >= 500:
                     raise _RollBack(response)
@@ -126,7 +134,7 @@ def _run_once(view: Callable[..., Any], request: HttpRequest, args: Any, kwargs:
                 return response  # type: ignore[no-any-return]
         except _RollBack as rolled_back:
             return rolled_back.response
-        except IntegrityError:
+        except _Concurrent:
             continue  # the concurrent call committed first: the next attempt replays it
     return problem_response(409, detail=_("Another request with this Idempotency-Key is still running. "
                                           "Retry later."))

@@ -190,3 +190,26 @@ def test_concurrent_calls_with_one_key_have_one_effect_on_postgresql():
     assert statuses == [201] * 6
     assert replayed.count(False) == 1
     assert Account.objects.filter(name="并发公司").count() == 1
+
+
+def test_a_database_error_inside_the_call_is_not_taken_for_a_concurrent_retry(api, monkeypatch):
+    # given a service that hits a unique constraint of its own
+    from django.db import IntegrityError
+
+    from bizloom.crm import services
+
+    calls = []
+
+    def clashing(data, *, actor):
+        calls.append(data)
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "create_account", clashing)
+    client = Client(raise_request_exception=False)
+    client.force_login(User.objects.get(username="seller"))
+    # when
+    response = post(client, {"name": "Acme"}, key="k-clash")
+    # then it ran once and failed as a server error, keeping nothing
+    assert len(calls) == 1
+    assert response.status_code == 500
+    assert not IdempotentRequest.objects.exists()
