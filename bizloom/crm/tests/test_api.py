@@ -318,3 +318,11 @@ def test_company_size_is_set_filtered_and_checked(api):
     assert large["results"][0]["size"] == "large"
     assert "size" in assert_problem(refused, 422)["errors"]
     assert Account.objects.count() == 2
+
+
+def test_a_boolean_is_not_taken_for_a_record_id(api, manager):
+    # when: JSON true would otherwise mean user 1
+    response = api.post(ACCOUNTS, {"name": "Acme", "owner": True}, content_type="application/json")
+    # then
+    assert "owner" in assert_problem(response, 422)["errors"]
+    assert not Account.objects.exists()

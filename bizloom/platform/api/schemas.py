@@ -11,6 +11,7 @@ from django.db.models import Model, TextChoices
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -31,8 +32,17 @@ from bizloom.platform import access
 # Largest value a 64-bit signed primary key can hold; bigger ids would overflow the database driver.
 MAX_ID = 2**63 - 1
 
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A primary key in a path, query or body: a positive 64-bit integer."""
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # JSON true/false would otherwise pass as the ids 1 and 0.
+    if isinstance(value, bool):
+        raise PydanticCustomError("record_id", "A record id is a number, not true or false.")
+    return value
+
+
+RecordId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
+"""A primary key in a path, query or body: a positive 64-bit integer (never a boolean)."""
 
 
 class OneOf:
