@@ -41,7 +41,7 @@ def _not_a_boolean(value: Any) -> Any:
     return value
 
 
-RecordId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_not_a_boolean)]
 """A primary key in a path, query or body: a positive 64-bit integer (never a boolean)."""
 
 
