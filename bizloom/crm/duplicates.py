@@ -353,6 +353,7 @@ class Rule(StrEnum):
 
 
 RULE_ORDER: tuple[Rule, ...] = (Rule.TAX_ID, Rule.EMAIL, Rule.PHONE, Rule.NAME)
+_RANK = {rule: rank for rank, rule in enumerate(RULE_ORDER)}
 ACCOUNT_FIELDS: Mapping[Rule, str] = {Rule.TAX_ID: "code", Rule.EMAIL: "email", Rule.PHONE: "phone", Rule.NAME: "name"}
 """Which field of an account feeds which rule (``crm.Account``: name, code, phone, email)."""
 
@@ -437,6 +438,21 @@ class DuplicateIndex(Generic[K]):
         found = self._lookup(keyed, None)
         self._insert(record_id, keyed)
         return found
+
+    def match_and_add_variants(self, record_id: K, variants: Iterable[Mapping[str, object]]) -> list[Match[K]]:
+        """One record given as several sets of fields (a contact's mobile and office phone each feed
+        the phone rule): what each set :meth:`matches`, one :class:`Match` per record by its strongest
+        rule, ordered by rule; then every set is :meth:`add`-ed. Each set's keys are computed once."""
+        keyed = [self._keyed(fields) for fields in variants]
+        found: dict[K, Match[K]] = {}
+        for one in keyed:
+            for match in self._lookup(one, None):
+                known = found.get(match.record_id)
+                if known is None or _RANK[match.rule] < _RANK[known.rule]:
+                    found[match.record_id] = match
+        for one in keyed:
+            self._insert(record_id, one)
+        return sorted(found.values(), key=lambda match: _RANK[match.rule])
 
     def _keyed(self, fields: Mapping[str, object]) -> list[tuple[Rule, str, dict[str, K | list[K]]]]:
         keyed = []

@@ -10,11 +10,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import phonenumbers
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, MaxLengthValidator
+from django.db import models
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,11 +28,11 @@ from bizloom.crm import selectors, services
 from bizloom.crm.duplicates import ACCOUNT_FIELDS, Rule, company_key, person_key, tax_key
 from bizloom.crm.events import ContactCreated
 from bizloom.crm.models import Account, Contact
-from bizloom.crm.normalize import normalize_email, normalize_phone
+from bizloom.crm.normalize import PLAIN_EMAIL_RE, normalize_email, normalize_phone
 from bizloom.platform import access, middleware_context, records
 from bizloom.platform.audit import services as audit
 from bizloom.platform.audit.models import AuditEntry
-from bizloom.platform.events import publish
+from bizloom.platform.events import publish_many
 
 ACCOUNT_IMPORT_FIELDS = ["name", "code", "industry", "tier", "city", "phone", "email", "website",
                          "annual_revenue", "currency", "is_customer", "is_supplier", "owner", "notes"]
@@ -116,6 +121,7 @@ CONTACT_FIELDS: dict[Rule, str] = {Rule.EMAIL: "email", Rule.PHONE: "phone"}
 """The CRM's contact duplicate rules (``services.find_duplicate_contacts``): same email or same phone,
 the mobile and the office number each compared with both of the other's."""
 
+_ACCOUNT_MEMO = ("crm.contact", "account by text")
 _ACCOUNT_KEYS = (("code", tax_key), ("name", lambda text: text.strip() or None), ("name", company_key))
 
 
@@ -135,7 +141,13 @@ def build_contact(values: Mapping[str, str], context: Any, errors: dict[str, str
             continue
         try:
             if key == "account":
-                data[key] = context.resolve_record(text, Account, _ACCOUNT_KEYS)
+                # The same name resolves to the same account all through a run (the readable accounts
+                # are read once per run): remember the answers, not the failures (they are rare).
+                known = context.cache.setdefault(_ACCOUNT_MEMO, {})
+                found = known.get(text)
+                if found is None:
+                    found = known[text] = context.resolve_record(text, Account, _ACCOUNT_KEYS)
+                data[key] = found
             elif key in ("consent_email", "consent_sms"):
                 data[key] = context.parse_bool(text)
             elif key == "birthday":
@@ -214,6 +226,141 @@ def _has_database_rules() -> bool:
     return bool(meta.constraints or meta.unique_together or any(f.unique and not f.primary_key for f in meta.fields))
 
 
+_TEXT, _BOOL, _DATE, _DATETIME, _SLOW = range(5)
+_TEXT_FIELDS = (models.CharField, models.TextField, models.EmailField)
+
+
+class _FieldCheck(NamedTuple):
+    field: models.Field[Any, Any]
+    name: str
+    attname: str
+    blank: bool
+    empty_values: list[Any]
+    kind: int
+    max_length: int | None
+    email: bool
+
+
+def _field_check(model_field: models.Field[Any, Any]) -> _FieldCheck:
+    """How :func:`clean_fields` checks one field: a kind with a fast test, or ``_SLOW`` (Django's own ``clean``)."""
+    kind, max_length, email = _SLOW, None, False
+    validators = list(model_field.validators)
+    if model_field.choices is None and model_field.editable:
+        if type(model_field) in _TEXT_FIELDS:
+            kind = _TEXT
+            for validator in validators:
+                if type(validator) is MaxLengthValidator and isinstance(validator.limit_value, int):
+                    max_length = min(validator.limit_value, max_length or validator.limit_value)
+                elif type(validator) is EmailValidator and validator == EmailValidator():
+                    email = True
+                else:
+                    kind = _SLOW
+        elif not validators:
+            kind = {models.BooleanField: _BOOL, models.DateField: _DATE,
+                    models.DateTimeField: _DATETIME}.get(type(model_field), _SLOW)
+    return _FieldCheck(model_field, model_field.name, model_field.attname, model_field.blank,
+                       list(model_field.empty_values), kind, max_length, email)
+
+
+@functools.cache
+def _field_checks(model: type[models.Model]) -> tuple[_FieldCheck, ...]:
+    return tuple(_field_check(f) for f in model._meta.fields)
+
+
+def _passes(check: _FieldCheck, value: Any) -> bool:
+    """Whether Django's ``field.clean(value)`` surely accepts ``value`` and returns it unchanged."""
+    kind = check.kind
+    if kind == _TEXT:
+        # CharField/TextField.to_python keep a str; validate() only refuses "" when blank=False
+        # (and None); the validators are the max length and, for EmailField, Django's EmailValidator,
+        # which accepts every address that PLAIN_EMAIL_RE matches (test_normalize proves it).
+        return (type(value) is str and value != "" and (check.max_length is None or len(value) <= check.max_length)
+                and (not check.email or (len(value) <= 254 and PLAIN_EMAIL_RE.fullmatch(value) is not None)))
+    if kind == _BOOL:
+        return type(value) is bool
+    if kind == _DATE:
+        return type(value) is date
+    if kind == _DATETIME:
+        return type(value) is datetime
+    return False
+
+
+def clean_fields(instance: models.Model, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+    """``instance.full_clean(exclude, validate_unique=False, validate_constraints=False)``'s field errors
+    (``{field: [messages]}``, empty when valid), with the per-field checks decided once per model.
+
+    The common values (a str within the max length, a bool, a date) are accepted by a direct
+    test that implies what Django's ``Field.clean`` would do (same result, value unchanged);
+    anything else goes through ``Field.clean`` itself, exactly as ``Model.clean_fields`` calls
+    it, and ``Model.clean()`` runs when the model overrides it.
+    """
+    excluded = frozenset(exclude)
+    loaded = instance.__dict__
+    errors: dict[str, list[ValidationError]] = {}
+    for check in _field_checks(type(instance)):
+        if check.name in excluded:
+            continue
+        attname = check.attname
+        value = loaded[attname] if attname in loaded else getattr(instance, attname)
+        kind = check.kind
+        if kind == _TEXT and type(value) is str:  # the commonest case first, inline
+            if value == "":
+                if check.blank:
+                    continue
+            elif (check.max_length is None or len(value) <= check.max_length) and (
+                    not check.email or (len(value) <= 254 and PLAIN_EMAIL_RE.fullmatch(value) is not None)):
+                continue
+        elif value is None and check.blank:
+            continue
+        elif check.blank and value in check.empty_values:
+            continue
+        elif _passes(check, value):
+            continue
+        try:
+            setattr(instance, attname, check.field.clean(value, instance))
+        except ValidationError as failure:
+            errors[check.name] = failure.error_list
+    failures: dict[str, Any] = {}
+    if errors:
+        failures = ValidationError(errors).update_error_dict(failures)
+    if type(instance).clean is not models.Model.clean:
+        try:
+            instance.clean()
+        except ValidationError as failure:
+            failures = failure.update_error_dict(failures)
+    if not failures:
+        return {}
+    return ValidationError(failures).message_dict
+
+
+@functools.cache
+def _blank_contact() -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]] | None:
+    """What ``Contact()`` sets: its attributes, and the fields whose default is made per instance
+    (None when something listens to the model's init signals: then ``Contact()`` runs)."""
+    if signals.pre_init.has_listeners(Contact) or signals.post_init.has_listeners(Contact):
+        return None
+    template = Contact()
+    attributes = {name: value for name, value in template.__dict__.items() if name != "_state"}
+    fresh = tuple((f.attname, f.get_default) for f in Contact._meta.concrete_fields
+                  if f.has_default() and callable(f.default))
+    return attributes, fresh
+
+
+def new_contact() -> Contact:
+    """``Contact()``, built from a copy of a blank one's attributes instead of the field-by-field ``__init__``
+    (the same attributes, state and fresh per-instance defaults: ``test_new_contact_is_contact``)."""
+    blank = _blank_contact()
+    if blank is None:
+        return Contact()
+    attributes, fresh = blank
+    contact = Contact.__new__(Contact)
+    contact.__dict__.update(attributes)
+    for attname, default in fresh:
+        contact.__dict__[attname] = default()
+    contact._state = ModelState()
+    return contact
+
+
 def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
     """Everything ``create_contact(data, allow_duplicate=True)`` does before it saves, without writing.
 
@@ -221,9 +368,11 @@ def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
     ValidationFailed; the import engine matched duplicates already (the batch's policy decides).
     Foreign keys the import resolved among readable records (owner, account) are not
     looked up again; any other account goes through ``access.check_reference`` as in the service.
-    Linked "other accounts" are not importable, so a prepared contact has none.
+    Linked "other accounts" are not importable, so a prepared contact has none. Model
+    validation is :func:`clean_fields` (``full_clean``'s checks, decided once per model) since
+    contacts have no unique fields or constraints; ``full_clean`` itself if they ever do.
     """
-    contact = Contact()
+    contact = new_contact()
     values, errors = normalize_contact_values({"owner": actor, **data})
     account = values.get("account")
     if account is not None and getattr(account, "_import_readable_by", None) != actor.pk:
@@ -234,12 +383,15 @@ def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
             setattr(contact, stamp, _now())
     fields = {name: list(messages) for name, messages in errors.items()}
     verified = [name for name in ("owner", "account") if getattr(contact, f"{name}_id") is not None]
-    database_rules = _has_database_rules()  # none on contacts: skip the unique/constraint passes' overhead
-    try:
-        contact.full_clean(exclude=verified, validate_unique=database_rules, validate_constraints=database_rules)
-    except ValidationError as failure:
-        for name, messages in failure.message_dict.items():
-            fields.setdefault(name, []).extend(str(message) for message in messages)
+    if _has_database_rules():
+        try:
+            contact.full_clean(exclude=verified)
+        except ValidationError as failure:
+            for name, messages in failure.message_dict.items():
+                fields.setdefault(name, []).extend(str(message) for message in messages)
+    else:
+        for name, messages in clean_fields(contact, verified).items():
+            fields.setdefault(name, []).extend(messages)
     if fields:
         raise ValidationFailed(gettext("Please correct the errors below."), fields=fields)
     return contact
@@ -252,22 +404,25 @@ def _now() -> Any:
 
 
 def save_contacts(contacts: list[Contact], actor: Any, insert: Callable[..., None],
-                  insert_values: Callable[..., None]) -> None:
+                  insert_values: Callable[..., Any]) -> None:
     """Insert prepared contacts at once with the engine's multi-row INSERT (``insert``), with one
     "create" audit entry each (``insert_values``: rows without model instances) and one
-    ContactCreated event each: what ``create_contact`` records, in bulk."""
+    ContactCreated event each (``publish_many``: the outbox rows in one INSERT too): what
+    ``create_contact`` records, in bulk. The audit changes are ``audit.creation_changes``, which
+    equals the service's ``diff(None, snapshot)`` (a new contact links no other accounts)."""
     insert(Contact, contacts)
     context = middleware_context.current()
     content_type = ContentType.objects.get_for_model(Contact).pk
     now = _now()
     create = AuditEntry.Action.CREATE
+    channel, request_id, actor_id, repr_max = context.channel, context.request_id, actor.pk, audit.REPR_MAX
+    changes, references = audit.creation_changes, {}  # type: ignore[var-annotated]
     insert_values(AuditEntry, AUDIT_COLUMNS, [
-        (content_type, str(contact.pk), str(contact)[:audit.REPR_MAX], create, actor.pk, context.channel,
-         context.request_id, now, audit.diff(None, {**audit.snapshot(contact), "accounts": []}))
+        (content_type, str(contact.pk), str(contact)[:repr_max], create, actor_id, channel, request_id, now,
+         changes(contact, references))
         for contact in contacts])
-    for contact in contacts:
-        publish(ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
-                               actor_id=actor.pk))
+    publish_many([ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
+                                 actor_id=actor_id) for contact in contacts], insert_values=insert_values)
 
 
 AUDIT_COLUMNS = ("content_type", "object_id", "object_repr", "action", "actor", "channel", "request_id", "at",

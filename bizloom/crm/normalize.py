@@ -154,6 +154,21 @@ def fold_width(text: str) -> str:
     """
     if not text:
         return ""
+    if text.isascii():
+        # Printable ASCII is its own NFC form, nothing in it is in the width table and its only
+        # space is " ": without a double or outer space there is nothing to do.
+        if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+            return text
+    elif _HAN_ONLY_RE.fullmatch(text):
+        return text  # CJK unified ideographs only (most Chinese names): no decomposition, space or mark
+    return _fold_width(text)
+
+
+_HAN_ONLY_RE = re.compile("[\u4e00-\u9fff]+")
+
+
+def _fold_width(text: str) -> str:
+    """:func:`fold_width` without its fast paths (the tests compare the two)."""
     folded = unicodedata.normalize("NFC", text).translate(_WIDTH_TABLE)
     folded = _SPACES_RE.sub(" ", folded).strip()
     if any(mark in folded for mark in _CJK_MARKS):

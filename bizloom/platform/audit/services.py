@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -106,6 +107,54 @@ def snapshot(instance: models.Model) -> Snapshot:
         for key, value in custom.items():
             state[f"{CUSTOM_PREFIX}{key}"] = to_json(value)
     return state
+
+
+@functools.cache
+def _audited_fields(model: type[models.Model], ignored: frozenset[str]) -> tuple[tuple[Any, str, str, bool], ...]:
+    return tuple((field, field.name, field.attname, bool(field.is_relation)) for field in model._meta.concrete_fields
+                 if _is_audited(field) and field.name not in ignored)
+
+
+_PLAIN_TYPES = frozenset({str, bool, int, float})
+
+
+def creation_changes(instance: models.Model, references: dict[int, Any] | None = None) -> Changes:
+    """``diff(None, snapshot(instance))`` — the changes of a "create" entry — with less work per record.
+
+    For bulk writers (the importer creates thousands of records a second): the audited fields
+    are listed once per model, plain values (str, bool, int, float) are taken as they are, and
+    only other values go through :func:`snapshot`'s conversion. Same keys, same order, same values.
+    ``references`` (a dict the caller keeps for one batch of records it does not change meanwhile)
+    remembers :func:`reference` per referenced object, so the owner's name is built once, not per record.
+    """
+    ignored: frozenset[str] = getattr(instance, "audit_ignore", frozenset())
+    changes: Changes = {}
+    loaded = instance.__dict__
+    for field, name, attname, is_relation in _audited_fields(type(instance), frozenset(ignored)):
+        value = loaded[attname] if attname in loaded else getattr(instance, attname)  # deferred: loads
+        if value is None:
+            continue
+        if is_relation:
+            target = getattr(instance, name)
+            if references is None:
+                changes[name] = [None, reference(target)]
+            else:
+                known = references.get(id(target))
+                if known is None or known[0] is not target:
+                    known = references[id(target)] = (target, reference(target))
+                changes[name] = [None, known[1]]
+        elif type(value) in _PLAIN_TYPES:
+            if value != "":
+                changes[name] = [None, value]
+        elif not _is_blank(value := _field_value(instance, field)):
+            changes[name] = [None, value]
+    custom = getattr(instance, CUSTOM_DATA_FIELD, None)
+    if isinstance(custom, Mapping):
+        for key, raw in custom.items():
+            value = to_json(raw)
+            if not _is_blank(value):
+                changes[f"{CUSTOM_PREFIX}{key}"] = [None, value]
+    return changes
 
 
 def _same(old: Any, new: Any) -> bool:

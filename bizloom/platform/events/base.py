@@ -27,7 +27,7 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -182,6 +182,75 @@ def publish(event: DomainEvent) -> list[OutboxMessage]:
     if messages:
         transaction.on_commit(partial(enqueue_delivery, [m.pk for m in messages]), robust=True)
     return messages
+
+
+_FLAT_TYPES = frozenset({int, str, bool, type(None)})
+
+
+def _payload(event: DomainEvent, names: tuple[str, ...]) -> dict[str, Any]:
+    """``event.payload()``; for an event whose fields are all ints, strings, booleans or None (ids,
+    mostly) that is the fields as they are, which it returns without the JSON round trip."""
+    values = {}
+    for name in names:
+        value = values[name] = getattr(event, name)
+        if type(value) not in _FLAT_TYPES:
+            return event.payload()
+    return values
+
+
+def publish_many(events: Sequence[DomainEvent], *,
+                 insert_values: Callable[..., list[Any]] | None = None) -> list[int]:
+    """:func:`publish` for many events at once (bulk writers such as the importer); returns the outbox ids.
+
+    The same outbox rows, payloads and handler calls as ``publish`` for each event in turn, but the
+    rows are written together before the sync handlers run (in event order), and delivery is
+    enqueued after commit once per :data:`~bizloom.platform.events.services.BATCH_SIZE` messages
+    (what one ``deliver_outbox`` run delivers) instead of once per event. ``insert_values(model,
+    names, rows, returning=True)`` (the importer's multi-row INSERT, returning the new keys in row
+    order) writes the rows without model instances; without it they go through ``bulk_create``.
+    """
+    from bizloom.platform.events.models import OutboxMessage
+    from bizloom.platform.events.services import BATCH_SIZE
+
+    handlers_by_name: dict[str, tuple[list[Subscription], tuple[str, ...]]] = {}
+    rows: list[tuple[str, dict[str, Any], str]] = []
+    sync: list[tuple[Subscription, DomainEvent]] = []
+    for event in events:
+        known = handlers_by_name.get(event.name)
+        if known is None:
+            known = handlers_by_name[event.name] = (subscriptions_for(event.name),
+                                                    tuple(f.name for f in dataclasses.fields(event)))
+        handlers, names = known
+        if not handlers:
+            continue
+        payload = _payload(event, names)
+        for s in handlers:
+            if s.mode == ASYNC:
+                rows.append((event.name, payload, s.name))
+            else:
+                sync.append((s, event))
+    ids: list[int] = []
+    if rows:
+        if insert_values is None:
+            messages = OutboxMessage.objects.bulk_create(
+                [OutboxMessage(event_name=name, payload=payload, handler=handler) for name, payload, handler in rows])
+            ids = [m.pk for m in messages]
+        else:
+            # The other columns get what OutboxMessage() would give them: each field's default,
+            # made per row where it is a callable (timezone.now), else the same constant.
+            defaults = [f for f in OutboxMessage._meta.concrete_fields
+                        if not f.primary_key and f.name not in ("event_name", "payload", "handler")]
+            columns = ("event_name", "payload", "handler", *(f.name for f in defaults))
+            made = [f.get_default if f.has_default() and callable(f.default) else None for f in defaults]
+            constant = [None if make is not None else f.get_default() for f, make in zip(defaults, made, strict=True)]
+            ids = insert_values(OutboxMessage, columns, [
+                (*row, *(value if make is None else make() for make, value in zip(made, constant, strict=True)))
+                for row in rows], returning=True)
+    for s, event in sync:
+        s.handler(event)
+    for start in range(0, len(ids), BATCH_SIZE):
+        transaction.on_commit(partial(enqueue_delivery, ids[start:start + BATCH_SIZE]), robust=True)
+    return ids
 
 
 def enqueue_delivery(message_ids: list[int] | None = None) -> None:

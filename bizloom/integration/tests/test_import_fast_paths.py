@@ -1,0 +1,256 @@
+"""The import's fast paths (issue #5) give exactly what the slow paths they skip give.
+
+Each test runs the fast path and the general code on the same generated input: model
+validation (``clean_fields`` vs ``Model.full_clean``), width folding, the audit entry of a new
+record, the outbox payload, database value conversion and duplicate matching of a row given
+as several sets of fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import warnings
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import connection
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bizloom.crm.duplicates import RULE_ORDER, DuplicateIndex, person_key
+from bizloom.crm.events import ContactCreated
+from bizloom.crm.imports import CONTACT_FIELDS, _contact_variants, clean_fields, new_contact
+from bizloom.crm.models import Account, Contact
+from bizloom.crm.normalize import _fold_width, fold_width
+from bizloom.integration.imports import bulk
+from bizloom.platform.audit import services as audit
+from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.events import publish, publish_many
+from bizloom.platform.events.base import _payload
+from bizloom.platform.events.models import OutboxMessage
+from bizloom.platform.models import User
+
+HAN = "张王李赵伟芳娜敏华為技術贸易有限公司"
+MARKS = "！（），：；？"
+TEXT = st.text(alphabet=st.sampled_from([*string.printable, *HAN, *MARKS, "\u3000", "\uff21", "\uff11", "\u200b",
+                                         "\x00", "\u00e9", "\u0301", "\uf900"]), max_size=40)
+LONG_TEXT = st.one_of(TEXT, st.integers(95, 260).map(lambda n: "字" * n))
+EMAILS = st.one_of(st.emails(), TEXT, st.sampled_from(["a@b.co", "A@B.CO", "x@@y", "new.user1@example.com",
+                                                       "名字@例子.中国", "a" * 250 + "@b.cn"]))
+SLOW_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def contact_values() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({
+        "name": LONG_TEXT, "position": LONG_TEXT, "department": LONG_TEXT, "mobile": TEXT, "phone": TEXT,
+        "email": EMAILS, "wechat_id": LONG_TEXT, "notes": TEXT,
+        "birthday": st.one_of(st.none(), st.dates(), st.sampled_from(["2024-03-05", "2024-13-01", ""]),
+                              st.datetimes(timezones=st.just(dt.UTC))),
+        "consent_email": st.one_of(st.booleans(), st.sampled_from([None, "", "1", "x"])),
+        "consent_sms": st.booleans(),
+        "consent_email_at": st.one_of(st.none(), st.datetimes(timezones=st.just(dt.UTC))),
+        "custom_data": st.one_of(st.just({}), st.dictionaries(st.sampled_from(["a", "b"]), st.integers())),
+    })
+
+
+def state(contact: Contact) -> dict[str, Any]:
+    return {key: value for key, value in contact.__dict__.items() if key != "_state"}
+
+
+@SLOW_SETTINGS
+@given(contact_values(), st.sampled_from([[], ["owner", "account"], ["name"]]))
+@example({"name": "", "position": "", "department": "", "mobile": "", "phone": "", "email": "", "wechat_id": "",
+          "notes": "", "birthday": None, "consent_email": False, "consent_sms": False, "consent_email_at": None,
+          "custom_data": {}}, ["owner", "account"])
+def test_clean_fields_reports_and_converts_what_full_clean_does(values, exclude):
+    # given: two contacts with the same values
+    fast, slow = Contact(**values), Contact(**values)
+    # when
+    fast_errors = clean_fields(fast, exclude)
+    try:
+        slow.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        slow_errors: dict[str, list[str]] = {}
+    except ValidationError as failure:
+        slow_errors = failure.message_dict
+    # then: the same messages in the same order, and the same cleaned values
+    assert fast_errors == slow_errors
+    assert state(fast) == state(slow)
+
+
+@given(st.one_of(TEXT, st.text(max_size=30), st.text(alphabet=HAN, max_size=12),
+                 st.text(alphabet=string.ascii_letters + " ", max_size=20)))
+@example(" Acme ")
+@example("Acme  Ltd")
+@example("华为")
+@example("華為 技術")
+@example("a\tb")
+@example("\uf900")
+def test_fold_width_fast_paths_equal_the_general_fold(text):
+    assert fold_width(text) == (_fold_width(text) if text else "")
+
+
+PEOPLE = {"owner": User(pk=7, username="li.na", first_name="娜", last_name="李"),
+          "account": Account(pk=11, name="星辰贸易有限公司")}
+
+
+@SLOW_SETTINGS
+@given(contact_values(), st.sampled_from([(), ("owner",), ("owner", "account")]), st.integers(1, 10**6))
+def test_creation_changes_equal_the_diff_of_a_snapshot(values, references, pk):
+    # given: a contact as the importer writes it (custom data valid, references set)
+    values = {**values, "custom_data": {"cf": values["name"]} if values["name"] else {}}
+    contact = Contact(pk=pk, **values, **{name: PEOPLE[name] for name in references})
+    # when / then
+    expected = audit.diff(None, {**audit.snapshot(contact), "accounts": []})
+    assert audit.creation_changes(contact) == expected
+    assert audit.creation_changes(contact, {}) == expected
+
+
+@given(st.one_of(st.none(), st.integers(-2**70, 2**70)), st.one_of(st.none(), st.integers(0, 2**40)),
+       st.integers(1, 10**9), st.integers(1, 10**9))
+def test_flat_event_payload_equals_the_json_round_trip(account_id, owner_id, contact_id, actor_id):
+    event = ContactCreated(contact_id=contact_id, account_id=account_id, owner_id=owner_id, actor_id=actor_id)
+    assert _payload(event, ("contact_id", "account_id", "owner_id", "actor_id")) == event.payload()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("writer", ["bulk_create", "insert_values"])
+def test_publish_many_writes_the_outbox_rows_that_publish_writes(writer, django_capture_on_commit_callbacks):
+    # given: two events published one by one, and the same two at once
+    events = [ContactCreated(contact_id=i, account_id=None, owner_id=3, actor_id=3) for i in (1, 2)]
+    with django_capture_on_commit_callbacks() as single:
+        for event in events:
+            publish(event)
+    one_by_one = list(OutboxMessage.objects.order_by("pk").values("event_name", "payload", "handler", "status",
+                                                                    "attempts", "last_error", "delivered_at"))
+    OutboxMessage.objects.all().delete()
+    # when
+    with django_capture_on_commit_callbacks() as together:
+        ids = publish_many(events, insert_values=bulk.insert_values if writer == "insert_values" else None)
+    # then: the same rows, their keys returned in order, and delivery enqueued for them
+    rows = list(OutboxMessage.objects.order_by("pk").values("event_name", "payload", "handler", "status",
+                                                          "attempts", "last_error", "delivered_at"))
+    assert rows == one_by_one
+    assert ids == list(OutboxMessage.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(together) == (1 if ids else 0)
+    assert len(single) == len(ids)
+
+
+ZONES = [dt.UTC, ZoneInfo("Asia/Shanghai"), dt.timezone(dt.timedelta(hours=-5))]
+AWARE = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
+                     timezones=st.sampled_from(ZONES))
+
+
+@given(st.one_of(st.none(), AWARE))
+def test_bulk_datetime_conversion_equals_get_db_prep_save(value):
+    field = OutboxMessage._meta.get_field("next_attempt_at")
+    convert = bulk._value_converter(field, connection)
+    assert convert is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no naive-datetime warning is skipped either
+        assert convert(value) == field.get_db_prep_save(value, connection)
+
+
+@given(st.one_of(st.just({}), st.none(), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)))
+def test_bulk_json_conversion_equals_get_db_prep_save(value):
+    field = AuditEntry._meta.get_field("changes")
+    convert = bulk._value_converter(field, connection)
+    assert convert is not None
+    expected, got = field.get_db_prep_save(value, connection), convert(value)
+    if connection.vendor == "postgresql" and value is not None:  # psycopg Jsonb wrappers: compare what they hold
+        expected, got = expected.obj, got.obj
+    assert got == expected
+
+
+def old_variant_matching(index: DuplicateIndex[Any], record_id: Any, variants: list[dict[str, Any]]) -> list[Any]:
+    """The engine's matching of a row with several sets of fields, before ``match_and_add_variants``."""
+    found: dict[Any, Any] = {}
+    for variant in variants:
+        for match in index.matches(variant):
+            known = found.get(match.record_id)
+            if known is None or RULE_ORDER.index(match.rule) < RULE_ORDER.index(known.rule):
+                found[match.record_id] = match
+    for variant in variants:
+        index.add(record_id, variant)
+    return sorted(found.values(), key=lambda match: RULE_ORDER.index(match.rule))
+
+
+SMALL = st.fixed_dictionaries({
+    "email": st.sampled_from(["", "a@x.cn", "A@X.cn", "b@x.cn", "bad@@x"]),
+    "mobile": st.sampled_from(["", "13812345678", "+86 138 1234 5678", "13912345678", "010-12345678"]),
+    "phone": st.sampled_from(["", "13812345678", "01012345678", "13912345678"]),
+    "name": st.sampled_from(["张三", "張三", "李四"]),
+})
+
+
+@given(st.lists(SMALL, max_size=8), st.lists(SMALL, min_size=1, max_size=12))
+def test_match_and_add_variants_equals_matching_each_variant_then_adding(existing, rows):
+    # given: the same existing records in two indexes
+    records = [(pk, variant) for pk, fields in enumerate(existing) for variant in _contact_variants(fields)]
+    old = DuplicateIndex(records, field_names=CONTACT_FIELDS, name_key=person_key)
+    new = DuplicateIndex(records, field_names=CONTACT_FIELDS, name_key=person_key)
+    # when / then: row after row, the same matches
+    for number, row in enumerate(rows, start=2):
+        variants = _contact_variants(row)
+        assert new.match_and_add_variants(("row", number), variants) == old_variant_matching(
+            old, ("row", number), list(variants))
+    assert len(new) == len(old)
+
+
+def test_new_contact_is_contact():
+    # given / when
+    fast, slow = new_contact(), Contact()
+    # then: the same attributes and state, and no default shared between instances
+    assert state(fast) == state(slow)
+    assert (fast._state.adding, fast._state.db, fast._state.fields_cache) == (True, None, {})
+    assert fast.custom_data is not new_contact().custom_data
+    assert fast.custom_data is not slow.custom_data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 120])  # a few rows (pipelined INSERTs on PostgreSQL) and many (COPY)
+def test_bulk_insert_sets_the_keys_of_what_it_writes(count):
+    # given
+    owner = User.objects.create_user("bulk", "bulk@example.com", "pw")
+    contacts = [Contact(name=f"联系人{i}", email=f"c{i}@example.com", owner=owner,
+                        custom_data={"n": i} if i % 2 else {}) for i in range(count)]
+    now = dt.datetime.now(dt.UTC)
+    # when
+    bulk.insert(Contact, contacts)
+    content_type = ContentType.objects.get_for_model(Contact).pk
+    ids = bulk.insert_values(AuditEntry, ("content_type", "object_id", "object_repr", "action", "channel",
+                                          "request_id", "at", "changes"),
+                             [(content_type, str(c.pk), c.name, "create", "import", "", now, {"name": [None, c.name]})
+                              for c in contacts], returning=True)
+    # then: each instance has the key of its own row, and the rows hold the values
+    stored = {c.pk: (c.name, c.email, c.owner_id, c.custom_data) for c in Contact.objects.all()}
+    assert stored == {c.pk: (c.name, c.email, owner.pk, c.custom_data) for c in contacts}
+    entries = {e.pk: (e.object_id, e.changes) for e in AuditEntry.objects.filter(pk__in=ids)}
+    assert [entries[pk] for pk in ids] == [(str(c.pk), {"name": [None, c.name]}) for c in contacts]
+    # and the table's own key sequence moved past them
+    assert Contact.objects.create(name="后来的", owner=owner).pk > max(c.pk for c in contacts)
+
+
+def test_the_engine_restores_the_garbage_collector_threshold():
+    # given
+    import gc
+
+    from bizloom.integration.imports import engine
+
+    before = gc.get_threshold()
+    during: list[int] = []
+
+    def failing_run() -> None:
+        with engine._fewer_collections():
+            during.append(gc.get_threshold()[0])
+            raise RuntimeError
+
+    # when: a run that fails half-way
+    with pytest.raises(RuntimeError):
+        failing_run()
+    # then
+    assert during[0] >= engine.GC_THRESHOLD
+    assert gc.get_threshold() == before
