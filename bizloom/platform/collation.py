@@ -74,6 +74,10 @@ def register_sqlite_collation(sender: Any, connection: BaseDatabaseWrapper, **kw
     """``connection_created`` receiver: make ``bizloom_zh_key()`` and ``COLLATE bizloom_zh``
     available on SQLite."""
     if connection.vendor == "sqlite":
+        # Load the pinyin table now, not inside SQLite's callback: a callback holds the
+        # connection's mutex, and in tests the live server's threads share one connection, so
+        # a slow first import there could deadlock with another thread waiting for it.
+        _pinyin_table()
         connection.connection.create_function(SQLITE_KEY_FUNCTION, 1, _key_blob, deterministic=True)
         connection.connection.create_collation(SQLITE_COLLATION, _compare)
 
