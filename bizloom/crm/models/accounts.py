@@ -143,8 +143,11 @@ class Contact(CustomFieldsMixin, models.Model):
         verbose_name_plural = _("contacts")
         ordering = ["name", "pk"]
         permissions = [("export_contact", _("Can export contacts")), ("import_contact", _("Can import contacts"))]
+        # Email and phones are how the duplicate rules find a contact's look-alikes.
         indexes = [models.Index(fields=["name"], name="crm_contact_name_idx"),
-                   models.Index(fields=["email"], name="crm_contact_email_idx")]
+                   models.Index(fields=["email"], name="crm_contact_email_idx"),
+                   models.Index(fields=["mobile"], name="crm_contact_mobile_idx"),
+                   models.Index(fields=["phone"], name="crm_contact_phone_idx")]
 
     def __str__(self) -> str:
         return self.name
