@@ -110,7 +110,8 @@ def test_the_audit_trail_names_the_linked_record_not_its_type_and_id(rep, rep_ac
     # then
     entry = AuditEntry.objects.get(object_id=str(activity.pk), action=AuditEntry.Action.CREATE)
     assert entry.changes["record"] == [None, {"id": rep_account.pk, "repr": rep_account.name}]
-    assert "content_type" not in entry.changes and "object_id" not in entry.changes
+    assert "content_type" not in entry.changes
+    assert "object_id" not in entry.changes
 
 
 # --- access ----------------------------------------------------------------------------------
