@@ -8,9 +8,12 @@ def register() -> None:
     """Register this area's pieces with the platform: the menu entries (Opportunities, Pipeline
     board, Pipeline settings), search over opportunity names, the "Opportunities" section of the
     account page and the demo builder (with the roles' permissions)."""
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
     from bizloom.crm.models import Account, Opportunity
+    from bizloom.crm.pipeline import defaults, views
     from bizloom.crm.pipeline import demo as _demo  # noqa: F401 - registers the demo builder and grants
-    from bizloom.crm.pipeline import views
     from bizloom.platform import navigation, search
     from bizloom.platform.detail import RelatedSection
     from bizloom.platform.detail import sections as detail_sections
@@ -22,6 +25,8 @@ def register() -> None:
     navigation.register("settings", _("Settings"), 90,
                         navigation.NavItem(_("Pipelines"), "crm:pipeline_list", "crm.view_pipeline"))
     search.register(Opportunity, ("name",), "crm:opportunity_detail")
+    post_migrate.connect(defaults.after_migrate, sender=apps.get_app_config("crm"),
+                         dispatch_uid="crm.pipeline.defaults")
     detail_sections.register(RelatedSection("opportunities", _("Opportunities"), "crm/pipeline/_account_section.html",
                                             lambda account, user: views.account_section(account, user), order=20),
                              Account)
