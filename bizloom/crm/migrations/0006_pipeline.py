@@ -5,24 +5,8 @@ from typing import Any
 
 from django.db import migrations, models
 
-# (English, Simplified Chinese, Traditional Chinese, kind, default probability)
-DEFAULT_STAGES = [
-    ("Prospecting", "初步接触", "初步接觸", "open", 10),
-    ("Qualification", "需求确认", "需求確認", "open", 20),
-    ("Proposal", "方案报价", "方案報價", "open", 50),
-    ("Negotiation", "商务谈判", "商務談判", "open", 75),
-    ("Won", "赢单", "贏單", "won", 100),
-    ("Lost", "输单", "輸單", "lost", 0),
-]
-
-DEFAULT_LOSS_REASONS = [
-    ("Price too high", "价格过高", "價格過高"),
-    ("Bad timing", "时机不对", "時機不對"),
-    ("Chose a competitor", "选择了竞争对手", "選擇了競爭對手"),
-    ("No budget", "没有预算", "沒有預算"),
-    ("No decision", "未做决策", "未做決策"),
-    ("Product does not fit", "产品不匹配", "產品不匹配"),
-]
+# The same lists seed a database emptied later (``ensure_defaults``, after every migrate/flush).
+from bizloom.crm.pipeline.defaults import DEFAULT_LOSS_REASONS, DEFAULT_STAGES
 
 
 def create_default_pipeline(apps: Any, schema_editor: Any) -> None:
