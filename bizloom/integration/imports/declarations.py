@@ -251,7 +251,7 @@ def get_declaration(key: str) -> ImportDeclaration:
 
 EXTRA_MODULES = ("bizloom.platform.org.imports", "bizloom.crm.leads.imports", "bizloom.crm.pipeline.imports",
                  "bizloom.crm.activities.imports", "bizloom.crm.contracts.imports")
-"""Declaration modules inside an app's sub-package (the organisation: users and departments)."""
+"""Declaration modules inside an app's sub-packages (users and departments; the CRM areas)."""
 
 
 def autodiscover() -> None:
