@@ -23,7 +23,7 @@ class DuplicatePair(models.Model):
         NAME = "name", _("Same company name")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", _("To review")
         MERGED = "merged", _("Merged")
         DISMISSED = "dismissed", _("Not duplicates")
 
