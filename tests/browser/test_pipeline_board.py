@@ -307,7 +307,8 @@ def test_board_refusals_loss_dialog_and_keyboard_menu(page: Any, boss: Any, stag
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
     wait_idle(page)
-    # then: it goes back, nothing saved, no error
+    # then: it goes back (SortableJS restores the card after its animation), nothing saved, no error
+    column(page, stages["Qualification"]).locator(".kanban-card .card-title", has_text="云服务器采购").wait_for()
     assert "云服务器采购" in card_names(page, stages["Qualification"])
     assert card_names(page, lost) == ["CRM 实施"]
     assert "error" not in (page.locator("#kanban-status").get_attribute("class") or "")
