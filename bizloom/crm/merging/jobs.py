@@ -1,10 +1,11 @@
-"""Background work of the duplicate queue: the nightly scan and the per-record check.
+"""Background work of the duplicate queue: the nightly scan and the check of new records.
 
 Registered with the scheduler from ``registry.register`` (job ``crm.scan_duplicates``, daily).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django_tasks import task
@@ -24,3 +25,8 @@ def scan_duplicates() -> dict[str, int]:
 def on_record_created(kind: str, pk: int) -> int:
     """Store the candidate pairs of a just-created record (``kind``: account, contact, lead)."""
     return queue.scan_record(MERGEABLE[kind], pk)
+
+
+def on_records_created(kind: str, pks: Sequence[int]) -> int:
+    """:func:`on_record_created` for each of ``pks`` in turn, with a few queries for all of them."""
+    return queue.scan_records(MERGEABLE[kind], pks)

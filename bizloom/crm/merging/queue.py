@@ -13,7 +13,8 @@ A pair is stored once per two records (``first_id < second_id``) with its strong
 shared value. Open pairs are not re-created, dismissed ones stay dismissed: a scan only adds
 pairs that have never been stored. :func:`scan_duplicates` scans whole models (the nightly job
 and the "Scan now" button); :func:`scan_record` checks one new record (run after an account or
-contact is created, from the outbox).
+contact is created, from the outbox) and :func:`scan_records` many of them, with the same result
+(what the outbox delivers after an import).
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ def candidate_pairs(model: type[models.Model]) -> dict[tuple[int, int], tuple[Ru
     return found
 
 
-def _store(model: type[models.Model], found: dict[tuple[int, int], tuple[Rule, str]]) -> int:
-    """Insert the pairs never stored before (any status); returns how many were added."""
+def _store(model: type[models.Model], found: dict[tuple[int, int], tuple[Rule, str]], *,
+           in_order: bool = False) -> int:
+    """Insert the pairs never stored before (any status), sorted (or in ``found``'s order when
+    ``in_order``); returns how many were added."""
     if not found:
         return 0
     content_type = ContentType.objects.get_for_model(model)
@@ -118,7 +121,8 @@ def _store(model: type[models.Model], found: dict[tuple[int, int], tuple[Rule, s
                 .values_list("first_id", "second_id"))
     new = [DuplicatePair(content_type=content_type, first_id=first, second_id=second, rule=str(rule),
                          value=key[:VALUE_MAX])
-           for (first, second), (rule, key) in sorted(found.items()) if (first, second) not in known]
+           for (first, second), (rule, key) in (found.items() if in_order else sorted(found.items()))
+           if (first, second) not in known]
     DuplicatePair.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
     return len(new)
 
@@ -131,18 +135,45 @@ def scan_duplicates(scanned: Iterable[type[models.Model]] | None = None) -> dict
     return {model._meta.label: _store(model, candidate_pairs(model)) for model in (scanned or SCANNED)}
 
 
+def _lookup_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The stored (indexed) columns in which a new record's keys are looked up: accounts keep
+    ``name_key`` and the tax id; contacts and leads keep E.164 phones and lower-cased emails."""
+    return ("name_key", "code") if model is Account else ("email", "mobile", "phone")
+
+
+def _matching(model: type[models.Model], values: Iterable[str]) -> models.QuerySet[Any]:
+    """The records of ``model`` holding one of ``values`` in a :func:`_lookup_fields` column."""
+    values = set(values)
+    condition = Q()
+    for field in _lookup_fields(model):
+        condition |= Q(**{f"{field}__in": values})
+    return model._default_manager.filter(condition)
+
+
 def _look_alikes(model: type[models.Model], pk: int, keys: Keys) -> models.QuerySet[Any]:
     """The records of ``model`` that may share one of ``keys`` with record ``pk``, found by
     indexed queries on the stored forms (accounts keep ``name_key``; contacts keep E.164 phones
     and lower-cased emails), so checking one new record does not fold every other one. The
     caller still compares real keys; formatting variants of a tax id are left to the full scan.
     """
-    values = {key for _rule, key in keys}
-    if model is Account:
-        condition = Q(name_key__in=values) | Q(code__in=values)
-    else:
-        condition = Q(email__in=values) | Q(mobile__in=values) | Q(phone__in=values)
-    return model._default_manager.filter(condition).exclude(pk=pk)
+    return _matching(model, {key for _rule, key in keys}).exclude(pk=pk)
+
+
+def _pairs_of(pk: int, mine: Keys, others: Iterable[tuple[int, Keys]]) -> dict[tuple[int, int], tuple[Rule, str]]:
+    """The candidate pairs of record ``pk`` (keys ``mine``) with ``others`` (its look-alikes in pk
+    order), each with its strongest rule; keys that more than :data:`MAX_GROUP` records share are skipped."""
+    wanted = set(mine)
+    found: dict[tuple[int, int], tuple[Rule, str]] = {}
+    matches: dict[tuple[Rule, str], list[int]] = {}
+    for other, keys in others:
+        for rule, key in dict.fromkeys(keys):
+            if (rule, key) in wanted:
+                matches.setdefault((rule, key), []).append(other)
+    for (rule, key), ids in matches.items():
+        if len(ids) < MAX_GROUP:
+            for other in ids:
+                _best(found, pk, other, rule, key)
+    return found
 
 
 @transaction.atomic
@@ -152,18 +183,52 @@ def scan_record(model: type[models.Model], pk: int) -> int:
     mine = next(iter(_keyed(model, model._default_manager.filter(pk=pk))), None)
     if mine is None or not mine[1]:
         return 0
-    wanted = set(mine[1])
+    return _store(model, _pairs_of(pk, mine[1], _keyed(model, _look_alikes(model, pk, mine[1]))))
+
+
+# Records (and look-up values) per query of scan_records: 250 values in three columns stay far
+# below SQLite's limit on query parameters.
+SCAN_CHUNK = 250
+
+
+@transaction.atomic
+def scan_records(model: type[models.Model], pks: Sequence[int]) -> int:
+    """:func:`scan_record` for each of ``pks`` in turn, with a few set-based queries; returns how
+    many pairs were added.
+
+    Stores exactly what those calls store: each record's look-alikes are the records holding one
+    of its keys in a :func:`_lookup_fields` column (looked up for all records at once, then
+    picked per record), a pair found for two records of ``pks`` (new duplicates of each other)
+    keeps the rule of the earlier one, and pairs stored before, in any status, stay as they are.
+    Deleted records and records without keys are skipped.
+    """
+    fields, make_keys = SCANNED[model]
+    lookup = _lookup_fields(model)
+    ordered = list(dict.fromkeys(pks))
+    mine: dict[int, Keys] = {}
+    for start in range(0, len(ordered), SCAN_CHUNK):
+        mine.update(_keyed(model, model._default_manager.filter(pk__in=ordered[start:start + SCAN_CHUNK])))
+    values = sorted({key for keys in mine.values() for _rule, key in keys})
+    # Every look-alike of any of them: its keys and the values of its look-up columns.
+    others: dict[int, Keys] = {}
+    holders: dict[str, set[int]] = {}
+    for start in range(0, len(values), SCAN_CHUNK):
+        rows = _matching(model, values[start:start + SCAN_CHUNK]).values("pk", *dict.fromkeys((*fields, *lookup)))
+        for row in rows.iterator(chunk_size=2000):
+            others[row["pk"]] = make_keys(row)
+            for field in lookup:
+                if row[field]:
+                    holders.setdefault(row[field], set()).add(row["pk"])
     found: dict[tuple[int, int], tuple[Rule, str]] = {}
-    matches: dict[tuple[Rule, str], list[int]] = {}
-    for other, keys in _keyed(model, _look_alikes(model, pk, mine[1])):
-        for rule, key in dict.fromkeys(keys):
-            if (rule, key) in wanted:
-                matches.setdefault((rule, key), []).append(other)
-    for (rule, key), ids in matches.items():
-        if len(ids) < MAX_GROUP:
-            for other in ids:
-                _best(found, pk, other, rule, key)
-    return _store(model, found)
+    for pk in ordered:
+        keys = mine.get(pk)
+        if not keys:
+            continue
+        alike = set().union(*(holders.get(key, ()) for _rule, key in keys))
+        alike.discard(pk)
+        for pair, best in sorted(_pairs_of(pk, keys, ((other, others[other]) for other in sorted(alike))).items()):
+            found.setdefault(pair, best)
+    return _store(model, found, in_order=True)
 
 
 # --- reading and resolving the queue ---------------------------------------------------------

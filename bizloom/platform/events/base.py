@@ -100,14 +100,22 @@ def event_type(name: str) -> type[DomainEvent]:
 Handler = Callable[[Any], Any]
 
 
+BatchHandler = Callable[[list[Any]], Any]
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """``handler`` reacts to events named ``event_name``; ``name`` identifies it in the outbox."""
+    """``handler`` reacts to events named ``event_name``; ``name`` identifies it in the outbox.
+
+    ``batch`` (async only), when given, takes a list of such events and must do what calling
+    ``handler`` for each of them in turn does: the outbox delivers due messages to it in groups.
+    """
 
     event_name: str
     handler: Handler
     mode: str
     name: str
+    batch: BatchHandler | None = None
 
 
 _subscriptions: dict[str, Subscription] = {}
@@ -119,20 +127,27 @@ def _default_handler_name(handler: Handler) -> str:
 
 
 def subscribe(event_cls: type[DomainEvent], handler: Handler, *, mode: Mode = "sync",
-              name: str | None = None) -> Subscription:
+              name: str | None = None, batch: BatchHandler | None = None) -> Subscription:
     """Register ``handler(event)`` for events of ``event_cls``.
 
     ``name`` (default: the handler's dotted path) is stored in outbox rows, so keep it
-    stable across releases. Registering the same name and handler again is a no-op;
+    stable across releases. Registering the same name and handlers again is a no-op;
     another handler under a taken name raises ValueError, as do an unknown mode and an
     event class without a ``name``.
+
+    ``batch(events)`` (async handlers only; ValueError for a sync one) is an optional faster
+    equivalent of calling ``handler`` for each event in turn: the worker delivers up to
+    ``services.BATCH_SIZE`` due messages of this subscription to it in one transaction, and
+    falls back to ``handler`` one message at a time when it raises.
     """
     if mode not in (SYNC, ASYNC):
         raise ValueError(f"mode must be 'sync' or 'async', not {mode!r}")
     if not getattr(event_cls, "name", ""):
         raise ValueError(f"{event_cls!r} has no event name")
+    if batch is not None and mode != ASYNC:
+        raise ValueError("A batch handler is delivered from the outbox: subscribe it with mode='async'")
     subscription = Subscription(event_name=event_cls.name, handler=handler, mode=mode,
-                                name=name or _default_handler_name(handler))
+                                name=name or _default_handler_name(handler), batch=batch)
     with _lock:
         existing = _subscriptions.get(subscription.name)
         if existing is not None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,20 +51,56 @@ def deliver_due(message_ids: Iterable[int] | None = None, *, now: datetime | Non
     error is stored in ``last_error`` and the message is rescheduled after
     :func:`retry_delay`, or marked failed after ``MAX_ATTEMPTS``. Never raises for a
     handler's exception.
+
+    The messages of a subscription with a ``batch`` handler are delivered together instead
+    (:func:`_deliver_group`, up to ``BATCH_SIZE`` per transaction), in their due order; when the
+    batch handler raises, that group's messages are delivered one by one as above, so each one
+    gets its own attempt, error and backoff.
     """
     now = now or timezone.now()
     query = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
     if message_ids is not None:
         query = query.filter(pk__in=list(message_ids))
-    pks = list(query.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
-    return sum(1 for pk in pks if _deliver_one(pk, now))
+    due = list(query.order_by("next_attempt_at", "pk").values_list("pk", "handler")[:limit])
+    delivered = 0
+    for handler, pks in _groups(due):
+        if handler is None:
+            delivered += _deliver_one(pks[0], now)
+        else:
+            delivered += _deliver_group(handler, pks, now)
+    return delivered
+
+
+def _groups(due: list[tuple[int, str]]) -> list[tuple[str | None, list[int]]]:
+    """``due`` (pk, handler name) cut into deliveries: ``(name, pks)`` for two to ``BATCH_SIZE``
+    messages of a subscription with a batch handler, ``(None, [pk])`` for any other message (also
+    the only due one of such a subscription). A delivery comes where its first message was in ``due``."""
+    groups: list[tuple[str | None, list[int]]] = []
+    batched: dict[str, list[int]] = {}
+    for pk, name in due:
+        registered = subscription(name)
+        if registered is None or registered.batch is None:
+            groups.append((None, [pk]))
+            continue
+        group = batched.get(name)
+        if group is None or len(group) >= BATCH_SIZE:
+            group = batched[name] = []
+            groups.append((name, group))
+        group.append(pk)
+    return [(None, pks) if name is not None and len(pks) == 1 else (name, pks) for name, pks in groups]
 
 
 def _locked(pk: int, now: datetime) -> OutboxMessage | None:
-    query = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+    return _lock_due(OutboxMessage.objects.filter(pk=pk), now).first()
+
+
+def _lock_due(query: QuerySet[OutboxMessage], now: datetime) -> QuerySet[OutboxMessage]:
+    """``query``'s messages that are still pending and due, locked for this transaction (skipping
+    rows another worker holds, where the database can)."""
+    query = query.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
     if connection.features.has_select_for_update_skip_locked:
         query = query.select_for_update(skip_locked=True)
-    return query.first()
+    return query
 
 
 def _call_handler(message: OutboxMessage) -> None:
@@ -100,6 +137,38 @@ def _deliver_one(pk: int, now: datetime) -> bool:
         message.delivered_at = timezone.now()
         message.save(update_fields=["attempts", "status", "delivered_at"])
         return True
+
+
+def _deliver_group(handler: str, pks: list[int], now: datetime) -> int:
+    """Deliver the messages ``pks`` of subscription ``handler`` with one call of its batch handler,
+    in one transaction holding their row locks; returns how many were delivered.
+
+    The messages no longer pending and due, or locked by another worker, are left out. The batch
+    handler runs in a savepoint with the "automation" channel and gets the events in due order;
+    when it (or rebuilding an event) raises, its writes are undone and each message is then
+    delivered on its own (:func:`_deliver_one`, one transaction each), which records the failures.
+    """
+    with transaction.atomic():
+        messages = list(_lock_due(OutboxMessage.objects.filter(pk__in=pks, handler=handler), now)
+                        .order_by("next_attempt_at", "pk"))
+        if not messages:
+            return 0
+        try:
+            with transaction.atomic():
+                registered = subscription(handler)
+                if registered is None or registered.batch is None:
+                    raise LookupError(f"No batch handler named {handler!r} is subscribed")
+                events = [event_type(m.event_name).from_payload(dict(m.payload)) for m in messages]
+                with use_channel(CHANNEL_AUTOMATION):
+                    registered.batch(events)
+        except Exception as error:
+            logger.warning("Batch delivery of %s outbox messages to %s failed, delivering them one by one: %s",
+                           len(messages), handler, "".join(traceback.format_exception_only(error)).strip())
+        else:
+            OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+                attempts=F("attempts") + 1, status=OutboxMessage.Status.DELIVERED, delivered_at=timezone.now())
+            return len(messages)
+    return sum(1 for m in messages if _deliver_one(m.pk, now))
 
 
 @transaction.atomic

@@ -12,12 +12,12 @@ from bizloom.platform.events import base
 
 @pytest.fixture
 def subscribe() -> Iterator[Callable[..., base.Subscription]]:
-    """``subscribe(EventClass, handler, mode=..., name=...)``; unsubscribed when the test ends."""
+    """``subscribe(EventClass, handler, mode=..., name=..., batch=...)``; unsubscribed when the test ends."""
     names: list[str] = []
 
     def add(event_cls: type[base.DomainEvent], handler: Callable[[Any], Any], *, mode: base.Mode = "sync",
-            name: str | None = None) -> base.Subscription:
-        subscription = base.subscribe(event_cls, handler, mode=mode, name=name)
+            name: str | None = None, batch: base.BatchHandler | None = None) -> base.Subscription:
+        subscription = base.subscribe(event_cls, handler, mode=mode, name=name, batch=batch)
         names.append(subscription.name)
         return subscription
 
