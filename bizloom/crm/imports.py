@@ -8,12 +8,10 @@ arguments of ``ImportDeclaration`` and uses only what the engine hands to ``buil
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-import phonenumbers
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator
@@ -172,54 +170,6 @@ def _readable_contacts(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
     return ((row["pk"], row) for row in rows.iterator(chunk_size=5000))
 
 
-_MOBILE_RE = re.compile(r"(?:\+86)?(1[3-9][0-9]{9})", re.ASCII)
-_PHONE_NOISE = str.maketrans("", "", " -")
-
-
-@functools.cache
-def _cn_mobile_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    metadata: Any = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-    return (re.compile(str(metadata.general_desc.national_number_pattern)),
-            re.compile(str(metadata.mobile.national_number_pattern)))
-
-
-def fast_mobile(text: str) -> str | None:
-    """``normalize_phone(text)`` for the commonest case, without libphonenumber's parser; None otherwise.
-
-    A mainland mobile written as 11 ASCII digits (spaces or dashes allowed, ``+86`` optional)
-    is valid exactly when its national number matches libphonenumber's own CN general and
-    mobile patterns (its validity check for a number of one region), and its E.164 form is
-    ``+86`` + the digits. Numbers starting 179, 11 or 12 are left to the parser (they may begin
-    with a carrier prefix it strips). ``tests``: the answer equals ``normalize_phone`` whenever
-    it is not None.
-    """
-    if not text.isascii():
-        return None
-    match = _MOBILE_RE.fullmatch(text.strip().translate(_PHONE_NOISE))
-    if match is None:
-        return None
-    digits = match.group(1)
-    general, mobile = _cn_mobile_patterns()
-    if digits.startswith("179") or not (general.fullmatch(digits) and mobile.fullmatch(digits)):
-        return None
-    return "+86" + digits
-
-
-def normalize_contact_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The contact services' normalisation (``services._normalize_contact``), with :func:`fast_mobile`
-    for phone numbers it answers: the same result, a fraction of the time for most rows."""
-    values = dict(data)
-    fast: dict[str, str] = {}
-    for name in services.CONTACT_PHONE_FIELDS:
-        value = values.get(name)
-        if isinstance(value, str) and (normalized := fast_mobile(value)) is not None:
-            fast[name] = normalized
-            del values[name]
-    result, errors = services._normalize_contact(values)  # noqa: SLF001 - the contact services' own rules
-    result.update(fast)
-    return result, errors
-
-
 @functools.cache
 def _has_database_rules() -> bool:
     meta = Contact._meta
@@ -285,20 +235,37 @@ def _passes(check: _FieldCheck, value: Any) -> bool:
     return False
 
 
-def clean_fields(instance: models.Model, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+@functools.cache
+def _failing_defaults(model: type[models.Model]) -> frozenset[str]:
+    """The fields whose value in a new ``model()`` does not pass validation (a required name left blank)."""
+    blank = model()
+    failing = set()
+    for check in _field_checks(model):
+        try:
+            check.field.clean(getattr(blank, check.attname), blank)
+        except ValidationError:
+            failing.add(check.name)
+    return frozenset(failing)
+
+
+def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
+                 changed: Iterable[str] | None = None) -> dict[str, list[str]]:
     """``instance.full_clean(exclude, validate_unique=False, validate_constraints=False)``'s field errors
     (``{field: [messages]}``, empty when valid), with the per-field checks decided once per model.
 
     The common values (a str within the max length, a bool, a date) are accepted by a direct
     test that implies what Django's ``Field.clean`` would do (same result, value unchanged);
     anything else goes through ``Field.clean`` itself, exactly as ``Model.clean_fields`` calls
-    it, and ``Model.clean()`` runs when the model overrides it.
+    it, and ``Model.clean()`` runs when the model overrides it. ``changed`` names the only fields
+    set since ``instance`` was made as a new ``model()``: the others hold their defaults, whose
+    answer is the same every time (:func:`_failing_defaults`), so only those are checked again.
     """
     excluded = frozenset(exclude)
+    checked = None if changed is None else frozenset(changed) | _failing_defaults(type(instance))
     loaded = instance.__dict__
     errors: dict[str, list[ValidationError]] = {}
     for check in _field_checks(type(instance)):
-        if check.name in excluded:
+        if check.name in excluded or (checked is not None and check.name not in checked):
             continue
         attname = check.attname
         value = loaded[attname] if attname in loaded else getattr(instance, attname)
@@ -361,26 +328,31 @@ def new_contact() -> Contact:
     return contact
 
 
-def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
+def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
     """Everything ``create_contact(data, allow_duplicate=True)`` does before it saves, without writing.
 
     Same normalisation, same assignment and consent stamps, same validation and the same
     ValidationFailed; the import engine matched duplicates already (the batch's policy decides).
-    Foreign keys the import resolved among readable records (owner, account) are not
-    looked up again; any other account goes through ``access.check_reference`` as in the service.
-    Linked "other accounts" are not importable, so a prepared contact has none. Model
-    validation is :func:`clean_fields` (``full_clean``'s checks, decided once per model) since
-    contacts have no unique fields or constraints; ``full_clean`` itself if they ever do.
+    ``context`` is the engine's ``BuildContext`` (``context.user`` imports). Foreign keys the
+    import resolved among readable records (owner, account) are not looked up again; any other
+    account goes through ``access.check_reference`` as in the service. Linked "other accounts"
+    are not importable, so a prepared contact has none. Model validation is :func:`clean_fields`
+    of the fields set here (``full_clean``'s checks, decided once per model) since contacts have
+    no unique fields or constraints; ``full_clean`` itself if they ever do.
     """
-    contact = new_contact()
-    values, errors = normalize_contact_values({"owner": actor, **data})
+    actor = context.user
+    values, errors = services._normalize_contact(data)  # noqa: SLF001 - the contact services' own rules
+    values.setdefault("owner", actor)
     account = values.get("account")
     if account is not None and getattr(account, "_import_readable_by", None) != actor.pk:
         access.check_reference(actor, account, field="account")
+    contact = new_contact()
     records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",))
+    changed = [*values, "custom_data"] if "custom_fields" in values else list(values)  # else the defaults (valid JSON)
     for flag, stamp in services.CONTACT_CONSENTS:
         if getattr(contact, flag):
             setattr(contact, stamp, _now())
+            changed.append(stamp)
     fields = {name: list(messages) for name, messages in errors.items()}
     verified = [name for name in ("owner", "account") if getattr(contact, f"{name}_id") is not None]
     if _has_database_rules():
@@ -390,7 +362,7 @@ def prepare_contact(data: Mapping[str, Any], actor: Any) -> Contact:
             for name, messages in failure.message_dict.items():
                 fields.setdefault(name, []).extend(str(message) for message in messages)
     else:
-        for name, messages in clean_fields(contact, verified).items():
+        for name, messages in clean_fields(contact, verified, changed).items():
             fields.setdefault(name, []).extend(messages)
     if fields:
         raise ValidationFailed(gettext("Please correct the errors below."), fields=fields)
@@ -403,26 +375,26 @@ def _now() -> Any:
     return timezone.now()
 
 
-def save_contacts(contacts: list[Contact], actor: Any, insert: Callable[..., None],
-                  insert_values: Callable[..., Any]) -> None:
-    """Insert prepared contacts at once with the engine's multi-row INSERT (``insert``), with one
-    "create" audit entry each (``insert_values``: rows without model instances) and one
-    ContactCreated event each (``publish_many``: the outbox rows in one INSERT too): what
-    ``create_contact`` records, in bulk. The audit changes are ``audit.creation_changes``, which
-    equals the service's ``diff(None, snapshot)`` (a new contact links no other accounts)."""
-    insert(Contact, contacts)
+def save_contacts(contacts: list[Contact], actor: Any, writes: Any) -> None:
+    """Insert prepared contacts at once through the engine's write group ``writes`` (``insert``,
+    ``insert_values``: rows without model instances, ``after_write``), with one "create" audit
+    entry each and one ContactCreated event each (``publish_many``): what ``create_contact``
+    records, in bulk. The audit changes are ``audit.creation_changes``, which equals the
+    service's ``diff(None, snapshot)`` (a new contact links no other accounts)."""
+    writes.insert(Contact, contacts)
     context = middleware_context.current()
     content_type = ContentType.objects.get_for_model(Contact).pk
-    now = _now()
+    now = writes.now
     create = AuditEntry.Action.CREATE
     channel, request_id, actor_id, repr_max = context.channel, context.request_id, actor.pk, audit.REPR_MAX
     changes, references = audit.creation_changes, {}  # type: ignore[var-annotated]
-    insert_values(AuditEntry, AUDIT_COLUMNS, [
+    writes.insert_values(AuditEntry, AUDIT_COLUMNS, [
         (content_type, str(contact.pk), str(contact)[:repr_max], create, actor_id, channel, request_id, now,
          changes(contact, references))
         for contact in contacts])
     publish_many([ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
-                                 actor_id=actor_id) for contact in contacts], insert_values=insert_values)
+                                 actor_id=actor_id) for contact in contacts],
+                 insert_values=writes.insert_values, after_write=writes.after_write)
 
 
 AUDIT_COLUMNS = ("content_type", "object_id", "object_repr", "action", "actor", "channel", "request_id", "at",

@@ -22,6 +22,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -392,6 +393,39 @@ def format_phone(number: phonenumbers.PhoneNumber) -> str:
     return f"{e164}{EXTENSION_SEPARATOR}{number.extension}" if number.extension else e164
 
 
+_MOBILE_RE = re.compile(r"(?:\+86)?(1[3-9][0-9]{9})", re.ASCII)
+_PHONE_NOISE = str.maketrans("", "", " -")
+
+
+@functools.cache
+def _cn_mobile_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    metadata: Any = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    return (re.compile(str(metadata.general_desc.national_number_pattern)),
+            re.compile(str(metadata.mobile.national_number_pattern)))
+
+
+def fast_mobile(text: str) -> str | None:
+    """:func:`normalize_phone` of ``text`` for the commonest case, without libphonenumber's parser; None otherwise.
+
+    A mainland mobile written as 11 ASCII digits (spaces or dashes allowed, ``+86`` optional)
+    is valid exactly when its national number matches libphonenumber's own CN general and
+    mobile patterns (its validity check for a number of one region), and its E.164 form is
+    ``+86`` + the digits. Numbers starting 179, 11 or 12 are left to the parser (they may begin
+    with a carrier prefix it strips). ``test_fast_mobile_agrees_with_the_contact_services_normalisation``:
+    the answer equals libphonenumber's whenever it is not None.
+    """
+    if not text.isascii():
+        return None
+    match = _MOBILE_RE.fullmatch(text.strip().translate(_PHONE_NOISE))
+    if match is None:
+        return None
+    digits = match.group(1)
+    general, mobile = _cn_mobile_patterns()
+    if digits.startswith("179") or not (general.fullmatch(digits) and mobile.fullmatch(digits)):
+        return None
+    return "+86" + digits
+
+
 def normalize_phone(text: str, default_region: str = "CN") -> str:
     """The storage form of a phone number: E.164, plus ``;ext=NNN`` when there is an extension.
 
@@ -409,6 +443,8 @@ def normalize_phone(text: str, default_region: str = "CN") -> str:
     >>> normalize_phone("+852 2123 4567")
     '+85221234567'
     """
+    if default_region == "CN" and text and (fast := fast_mobile(text)) is not None:
+        return fast
     if not fold_width(text or ""):
         return ""
     number = parse_phone(text, default_region, strict=True)

@@ -120,14 +120,18 @@ class ImportDeclaration:
     ``duplicate_variants(fields)`` splits one record's (or row's) fields into several sets
     that are each matched (a contact's mobile and office phone both feed the phone rule).
 
-    The fast path (issue #5, ``bench/bench_import_contacts.py``): ``prepare(data, actor)``
-    does everything ``create`` does except writing — normalise, assign, validate, raising the
-    same ValidationFailed/DomainError — and returns the unsaved record; ``bulk_save(records,
-    actor, insert, insert_values)`` then inserts a chunk of them with their audit entries and
-    events, using ``insert(model, instances)`` (:func:`.bulk.insert`: multi-row INSERT, sets the
-    keys) and ``insert_values(model, names, rows)`` (:func:`.bulk.insert_values`: rows as tuples). The engine
-    uses them when both are given and falls back to ``create`` row by row when a bulk insert
-    fails, so the outcomes are those of ``create``.
+    The fast path (issue #5, ``bench/bench_import_contacts.py``): ``prepare(data, context)``
+    (the :class:`BuildContext`: ``context.user``, the run's ``cache``) does everything
+    ``create`` does except writing — normalise, assign, validate, raising the same
+    ValidationFailed/DomainError — and returns the unsaved record. ``bulk_save(records, actor,
+    writes)`` then writes a chunk of them with their audit entries and events through ``writes``
+    (a :class:`.writer.WriteGroup`): ``writes.insert(model, instances)`` sets the keys at once
+    and queues the rows, ``writes.insert_values(model, names, rows, returning=False)`` queues
+    rows given as tuples, ``writes.after_write(callback)`` runs a callback once they are written,
+    and ``writes.now`` is the creation time of the group. The rows are written on a second
+    thread while the engine reads the next chunk (:mod:`.writer`). The engine uses the fast path
+    when both are given and falls back to ``create`` row by row when a group fails, so the
+    outcomes are those of ``create``.
 
     ``authorize(user, action)`` replaces the business-record access rules for records that
     are not business records (users, departments): it decides every action, every record is
@@ -153,7 +157,7 @@ class ImportDeclaration:
     extra_fields: Callable[[Any], Sequence[FieldSpec]] | None = None
     custom_fields: bool = False
     duplicate_variants: Callable[[Mapping[str, Any]], Iterable[Mapping[str, object]]] | None = None
-    prepare: Callable[[Mapping[str, Any], Any], models.Model] | None = None
+    prepare: Callable[[Mapping[str, Any], BuildContext], models.Model] | None = None
     bulk_save: Callable[..., None] | None = None
     authorize: Callable[[Any, str], bool] | None = None
     row_by_row: bool = False

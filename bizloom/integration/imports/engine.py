@@ -39,8 +39,8 @@ from bizloom.common.errors import DomainError, ValidationFailed
 from bizloom.crm.duplicates import DuplicateIndex, company_key
 from bizloom.integration.importing.headers import FieldSpec
 from bizloom.integration.importing.readers import RawRow
-from bizloom.integration.imports import bulk
 from bizloom.integration.imports.declarations import CUSTOM_PREFIX, EXTERNAL_ID, BuildContext, ImportDeclaration
+from bizloom.integration.imports.writer import BackgroundWriter
 from bizloom.integration.models import ExternalId, ImportBatchRow
 
 Outcome = ImportBatchRow.Outcome
@@ -250,13 +250,15 @@ def _fewer_collections() -> Iterator[None]:
 class _Pending:
     """A new record validated by ``prepare`` and waiting for the chunk's bulk insert."""
 
-    __slots__ = ("data", "duplicates", "external", "instance", "row")
+    __slots__ = ("data", "duplicates", "external", "instance", "row", "values")
 
-    def __init__(self, row: RowResult, instance: models.Model, data: dict[str, Any], external: str) -> None:
+    def __init__(self, row: RowResult, instance: models.Model, data: dict[str, Any], external: str,
+                 values: list[str]) -> None:
         self.row = row
         self.instance = instance
         self.data = data
         self.external = external
+        self.values = values  # the row's cells, for the error file if it fails after all
         self.duplicates: list[RowResult] = []  # rows skipped as its duplicates: they show its id once inserted
 
 
@@ -280,6 +282,8 @@ class Engine:
         # file row number → pk of the record it created or updated (a _Pending until inserted)
         self.row_objects: dict[int, Any] = {}
         self.pending: list[_Pending] = []
+        self.in_flight: list[_Pending] = []  # handed to the writer, not yet known to be written
+        self.writer: BackgroundWriter | None = None
         self.chunk_rows = 1 if declaration.row_by_row else max(
             1, chunk_rows or int(os.environ.get(CHUNK_ENV) or CHUNK_ROWS))
         # What the current chunk's look-ups read, and what rows of the chunk changed since.
@@ -315,8 +319,11 @@ class Engine:
 
         ``progress(rows_done)`` is called after every chunk.
         """
-        with _fewer_collections():
-            return self._process(rows, progress)
+        with _fewer_collections(), BackgroundWriter(self.model) as self.writer:
+            try:
+                return self._process(rows, progress)
+            finally:
+                self.writer = None
 
     def _process(self, rows: Iterable[RawRow], progress: Callable[[int], None] | None) -> RunResult:
         result = RunResult()
@@ -330,6 +337,7 @@ class Engine:
                     progress(len(result.rows))
         if chunk:
             self._chunk(chunk, result)
+        self._flush(wait=True)
         if progress is not None:
             progress(len(result.rows))
         return result
@@ -340,16 +348,13 @@ class Engine:
         built = [self._build(raw) for raw in chunk]
         self._prefetch([item for item in built if not isinstance(item, RowResult)])
         for raw, item in zip(chunk, built, strict=True):
-            row = item if isinstance(item, RowResult) else self._decide(raw.number, *item)
+            row = item if isinstance(item, RowResult) else self._decide(raw.number, *item, raw.values)
             if row.outcome == Outcome.ERROR:
                 row.values = list(raw.values)
             result.add(row)
             if self.delay:
                 time.sleep(self.delay)
         self._flush()
-        for row, raw in zip(result.rows[-len(chunk):], chunk, strict=True):
-            if row.outcome == Outcome.ERROR and row.values is None:  # a bulk insert that failed row by row
-                row.values = list(raw.values)
 
     def _build(self, raw: RawRow) -> RowResult | tuple[dict[str, Any], str]:
         """The service data and external id of a row, or its error result."""
@@ -376,6 +381,8 @@ class Engine:
     def _prefetch(self, built: list[tuple[dict[str, Any], str]]) -> None:
         """Read, set-based, the records the chunk's external ids and natural keys name."""
         self._links, self._natural, self._found, self._changeable_pks = {}, {}, {}, set()
+        if self.declaration.natural_keys or (self.options.source and any(external for _data, external in built)):
+            self._settle()  # what it reads may be what the previous chunk is writing
         self._touched_external.clear()
         self._touched_pks.clear()
         for touched in self._touched_keys.values():
@@ -402,7 +409,7 @@ class Engine:
 
     # --- one row -------------------------------------------------------------------------
 
-    def _decide(self, number: int, data: dict[str, Any], external: str) -> RowResult:
+    def _decide(self, number: int, data: dict[str, Any], external: str, values: list[str]) -> RowResult:
         columns = self.columns
         try:
             target = self._target(data, external)
@@ -440,8 +447,9 @@ class Engine:
                             columns, None, _("You may not change %(record)s, which this row duplicates.")
                             % {"record": label})])
         if target is None and self.bulk and self.may_add:
-            row = self._prepare(number, data, external)
+            row = self._prepare(number, data, external, values)
         else:
+            self._settle()  # the services may read what the writer is writing
             try:
                 with transaction.atomic():
                     row = self._write(number, target, data, external)
@@ -461,23 +469,21 @@ class Engine:
         return self.index.match_and_add_variants(record_id, self.declaration.duplicate_variants(data))
 
     def _row_pk(self, number: int) -> Any:
-        """The pk of what row ``number`` created or updated (inserting pending records first), or None."""
-        value = self.row_objects.get(number)
-        if isinstance(value, _Pending):
-            self._flush()
-            value = self.row_objects.get(number)
-        return value
+        """The pk of what row ``number`` created or updated (its record written first), or None."""
+        if number in self.row_objects:
+            self._flush(wait=True)
+        return self.row_objects.get(number)
 
-    def _prepare(self, number: int, data: dict[str, Any], external: str) -> RowResult:
+    def _prepare(self, number: int, data: dict[str, Any], external: str, values: list[str]) -> RowResult:
         assert self.declaration.prepare is not None
         try:  # prepare writes nothing (its contract), so it needs no savepoint
-            instance = self.declaration.prepare(data, self.user)
+            instance = self.declaration.prepare(data, self.context)
         except ValidationFailed as failed:
             return RowResult(number, Outcome.ERROR, errors=self._service_errors(failed))
         except DomainError as failed:
             return RowResult(number, Outcome.ERROR, errors=[_error(self.columns, None, failed.message)])
         row = RowResult(number, Outcome.CREATE, label=str(instance))
-        pending = _Pending(row, instance, data, external if self.options.source else "")
+        pending = _Pending(row, instance, data, external if self.options.source else "", values)
         self.pending.append(pending)
         self.row_objects[number] = pending
         self._touch(instance, external, data)
@@ -495,20 +501,26 @@ class Engine:
                 if source.get(key) is not None:
                     touched.add(source[key])
 
-    def _flush(self) -> None:
-        """Insert the pending new records (bulk), or create them one by one if the bulk insert fails."""
+    def _flush(self, *, wait: bool = False) -> None:
+        """Hand the pending new records to the writer as one group, after the previous group is settled.
+
+        ``wait``: return only once they are written (or created one by one after a failure).
+        If building the group fails (a key cannot be reserved, ``bulk_save`` refuses), the
+        records are created one by one through ``create`` at once.
+        """
+        self._settle()
         if not self.pending:
             return
         pending, self.pending = self.pending, []
         assert self.declaration.bulk_save is not None
+        assert self.writer is not None
+        group = self.writer.group()
         try:
-            with transaction.atomic():
-                self.declaration.bulk_save([item.instance for item in pending], self.user, bulk.insert,
-                                           bulk.insert_values)
-                links = [ExternalId(content_type=self.content_type, object_id=str(item.instance.pk),
-                                    source=self.options.source, value=item.external)
-                         for item in pending if item.external]
-                bulk.insert(ExternalId, links)
+            with transaction.atomic():  # keys are reserved here; the rows are written by the writer
+                self.declaration.bulk_save([item.instance for item in pending], self.user, group)
+                group.insert(ExternalId, [ExternalId(content_type=self.content_type, object_id=str(item.instance.pk),
+                                                     source=self.options.source, value=item.external)
+                                          for item in pending if item.external])
         except (DatabaseError, DomainError):
             for item in pending:
                 self._create_one(item)
@@ -518,6 +530,23 @@ class Engine:
             self.row_objects[item.row.number] = item.instance.pk
             for duplicate in item.duplicates:
                 duplicate.object_id = item.row.object_id
+        self.writer.submit(group)
+        self.in_flight = pending
+        if wait or group.callbacks:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Wait for the group the writer is writing; if it failed, create its records one by one."""
+        if self.writer is None:
+            return
+        pending, self.in_flight = self.in_flight, []
+        error = self.writer.settle()
+        if error is None:
+            return
+        if not isinstance(error, DatabaseError | DomainError):
+            raise error
+        for item in pending:
+            self._create_one(item)
 
     def _create_one(self, item: _Pending) -> None:
         row = item.row
@@ -537,6 +566,7 @@ class Engine:
                                                              written.label or row.label, written.errors)
         if written.outcome == Outcome.ERROR:
             row.note = ""
+            row.values = list(item.values)
 
     def _service_errors(self, failed: ValidationFailed) -> list[dict[str, Any]]:
         errors = []
@@ -556,7 +586,7 @@ class Engine:
         look-up depends on; then it writes what is pending and asks the database.
         """
         if self._depends_on_chunk(data, external):
-            self._flush()
+            self._flush(wait=True)
             return self._target_now(data, external)
         if external and self.options.source:
             link = self._links.get(external)

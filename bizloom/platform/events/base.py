@@ -213,8 +213,8 @@ def _payload(event: DomainEvent, names: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def publish_many(events: Sequence[DomainEvent], *,
-                 insert_values: Callable[..., list[Any]] | None = None) -> list[int]:
+def publish_many(events: Sequence[DomainEvent], *, insert_values: Callable[..., list[Any]] | None = None,
+                 after_write: Callable[[Callable[[], None]], None] | None = None) -> list[int]:
     """:func:`publish` for many events at once (bulk writers such as the importer); returns the outbox ids.
 
     The same outbox rows, payloads and handler calls as ``publish`` for each event in turn, but the
@@ -223,6 +223,8 @@ def publish_many(events: Sequence[DomainEvent], *,
     (what one ``deliver_outbox`` run delivers) instead of once per event. ``insert_values(model,
     names, rows, returning=True)`` (the importer's multi-row INSERT, returning the new keys in row
     order) writes the rows without model instances; without it they go through ``bulk_create``.
+    A writer that writes those rows later (the importer's background writer) passes ``after_write``,
+    which takes each synchronous handler call to make once the rows are written.
     """
     from bizloom.platform.events.models import OutboxMessage
     from bizloom.platform.events.services import BATCH_SIZE
@@ -252,17 +254,18 @@ def publish_many(events: Sequence[DomainEvent], *,
             ids = [m.pk for m in messages]
         else:
             # The other columns get what OutboxMessage() would give them: each field's default,
-            # made per row where it is a callable (timezone.now), else the same constant.
+            # made once for the lot where it is a callable (timezone.now: one time for rows
+            # written by one statement in one transaction).
             defaults = [f for f in OutboxMessage._meta.concrete_fields
                         if not f.primary_key and f.name not in ("event_name", "payload", "handler")]
             columns = ("event_name", "payload", "handler", *(f.name for f in defaults))
-            made = [f.get_default if f.has_default() and callable(f.default) else None for f in defaults]
-            constant = [None if make is not None else f.get_default() for f, make in zip(defaults, made, strict=True)]
-            ids = insert_values(OutboxMessage, columns, [
-                (*row, *(value if make is None else make() for make, value in zip(made, constant, strict=True)))
-                for row in rows], returning=True)
+            constant = tuple(f.get_default() for f in defaults)
+            ids = insert_values(OutboxMessage, columns, [(*row, *constant) for row in rows], returning=True)
     for s, event in sync:
-        s.handler(event)
+        if after_write is None:
+            s.handler(event)
+        else:
+            after_write(partial(s.handler, event))
     for start in range(0, len(ids), BATCH_SIZE):
         transaction.on_commit(partial(enqueue_delivery, ids[start:start + BATCH_SIZE]), robust=True)
     return ids
