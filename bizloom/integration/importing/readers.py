@@ -468,13 +468,23 @@ def _column_of_large_field(text: str, delimiter: str, limit: int) -> int:
     return column
 
 
-def _clean_cells(cells: list[str], number: int, limits: Limits, encoding: str) -> tuple[list[str], list[RowProblem]]:
-    """Cells with the exporter's apostrophe removed; undecodable bytes replaced and reported."""
-    if cells and max(map(len, cells)) > limits.max_cell_chars:
-        column = next(i for i, cell in enumerate(cells) if len(cell) > limits.max_cell_chars) + 1
-        raise error("cell_too_large", row=number, column=column, limit=limits.max_cell_chars)
+def _clean_cells(cells: list[str], number: int, limits: Limits, encoding: str,
+                 joined: str | None = None) -> tuple[list[str], list[RowProblem]]:
+    """Cells with the exporter's apostrophe removed; undecodable bytes replaced and reported.
+
+    ``joined`` (the cells joined, when the caller has it) lets a row without an apostrophe or
+    an undecodable byte — nearly all of them — pass with one test of the whole row each.
+    """
+    if joined is None:
+        joined = "".join(cells)
+    limit = limits.max_cell_chars
+    if len(joined) > limit and max(map(len, cells)) > limit:
+        column = next(i for i, cell in enumerate(cells) if len(cell) > limit) + 1
+        raise error("cell_too_large", row=number, column=column, limit=limit)
     problems: list[RowProblem] = []
-    values = [cell[1:] if cell[:2] in _NEUTRALISED else cell for cell in cells]
+    values = [cell[1:] if cell[:2] in _NEUTRALISED else cell for cell in cells] if "'" in joined else cells
+    if _SURROGATE_RE.search(joined) is None:
+        return values, problems
     for index, value in enumerate(values):
         if _SURROGATE_RE.search(value):
             values[index] = _SURROGATE_RE.sub("\ufffd", value)
@@ -491,13 +501,15 @@ def _csv_rows(reader: Iterator[list[str]], feed: _LineFeed, width: int, encoding
             if cells is None:
                 return
             number += 1
-            if not "".join(cells).strip():
+            joined = "".join(cells)
+            if not joined or joined.isspace():
                 continue
             count += 1
             if count > limits.max_rows:
                 raise error("too_many_rows", row=number, limit=limits.max_rows)
-            values, problems = _clean_cells(cells, number, limits, encoding)
-            yield RawRow(number, _fit(values, width, number, problems, short_warning=True), problems)
+            values, problems = _clean_cells(cells, number, limits, encoding, joined)
+            yield RawRow(number, values if len(values) == width else _fit(values, width, number, problems,
+                                                                             short_warning=True), problems)
     finally:
         wrapper.close()
 

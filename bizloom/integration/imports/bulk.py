@@ -71,14 +71,38 @@ def _datetime_fast(field: models.Field[Any, Any], connection: Any) -> Callable[[
 
 
 def _json_fast(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any] | None:
-    """A plain JSONField's value on SQLite: a dict or list stays as it is, to travel inside the
-    statement's JSON document (:func:`sqlite_statement`, which encodes it with the field's encoder
-    and stores its text); other values become their JSON text (``get_db_prep_save``)."""
-    if not (type(field) is models.JSONField and connection.vendor == "sqlite"
-            and type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value):
+    """A plain JSONField's dict or list, encoded by orjson with the field's encoder for what JSON has
+    no type for (other values: ``get_db_prep_save``).
+
+    On SQLite the dict or list stays as it is, to travel inside the statement's JSON document
+    (:func:`sqlite_statement`). On PostgreSQL it becomes the ``Jsonb`` wrapper Django's
+    ``adapt_json_value`` makes, with orjson as its ``dumps`` instead of ``json.dumps`` — the
+    wrapper is what COPY and parameters send.
+    """
+    if not (type(field) is models.JSONField
+            and type(connection.ops).adapt_json_value is _base_adapt_json(connection)):
         return None
     slow = functools.partial(field.get_db_prep_save, connection=connection)
-    return lambda value: value if type(value) is dict or type(value) is list else slow(value)
+    if connection.vendor == "sqlite":
+        return lambda value: value if type(value) is dict or type(value) is list else slow(value)
+    if connection.vendor != "postgresql":
+        return None
+    from psycopg.types.json import Jsonb
+
+    default = _json_default([field])
+
+    def dumps(value: Any) -> bytes:
+        return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS)
+    return lambda value: Jsonb(value, dumps) if type(value) is dict or type(value) is list else slow(value)
+
+
+def _base_adapt_json(connection: Any) -> Any:
+    """The ``adapt_json_value`` this module knows how to match: the backend's own, not a project override."""
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.operations import DatabaseOperations
+
+        return DatabaseOperations.adapt_json_value
+    return BaseDatabaseOperations.adapt_json_value
 
 
 def _value_converter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any] | None:
