@@ -30,6 +30,7 @@ from bizloom.crm.normalize import PLAIN_EMAIL_RE, normalize_email, normalize_pho
 from bizloom.platform import access, middleware_context, records
 from bizloom.platform.audit import services as audit
 from bizloom.platform.audit.models import AuditEntry
+from bizloom.platform.customfields.services import validate_custom_values
 from bizloom.platform.events import publish_many
 
 ACCOUNT_IMPORT_FIELDS = ["name", "code", "industry", "tier", "city", "phone", "email", "website",
@@ -328,6 +329,9 @@ def new_contact() -> Contact:
     return contact
 
 
+_CUSTOM_DEFAULTS = ("crm.contact", "custom field defaults")
+
+
 def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
     """Everything ``create_contact(data, allow_duplicate=True)`` does before it saves, without writing.
 
@@ -347,7 +351,13 @@ def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
     if account is not None and getattr(account, "_import_readable_by", None) != actor.pk:
         access.check_reference(actor, account, field="account")
     contact = new_contact()
-    records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",))
+    custom_defaults = None
+    if "custom_fields" not in values:  # the same defaults for every row of the run: validated once
+        custom_defaults = context.cache.get(_CUSTOM_DEFAULTS)
+        if custom_defaults is None:
+            custom_defaults = context.cache[_CUSTOM_DEFAULTS] = validate_custom_values(Contact, {}, user=actor)
+    records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",),
+                   new_custom_data=custom_defaults)
     changed = [*values, "custom_data"] if "custom_fields" in values else list(values)  # else the defaults (valid JSON)
     for flag, stamp in services.CONTACT_CONSENTS:
         if getattr(contact, flag):

@@ -39,14 +39,17 @@ Snapshot = Mapping[str, Any]
 
 
 def assign(instance: models.Model, data: Mapping[str, Any], *, writable: Iterable[str], actor: Any,
-           skip: Iterable[str] = ()) -> None:
+           skip: Iterable[str] = (), new_custom_data: Mapping[str, Any] | None = None) -> None:
     """Set the given fields of ``instance`` (strings trimmed).
 
     ``data["custom_fields"]`` ({key: value}) is validated with
     ``customfields.services.validate_custom_values`` and merged into ``custom_data``: all
     keys (defaults and required ones) on creation, the given ones on update. Names outside
     ``writable`` are refused with a DomainError naming them. Names in ``skip`` are accepted
-    but left for the caller (many-to-many links, values it sets itself).
+    but left for the caller (many-to-many links, values it sets itself). ``new_custom_data``
+    is what ``validate_custom_values(model, {})`` returned for this actor, for a caller that
+    creates many records without custom values (the importer): a new record given none gets a
+    copy of it instead of validating the same nothing again.
     """
     target: Any = instance  # a CustomFieldsMixin model when it has custom_data
     if CUSTOM_FIELDS_KEY in data:
@@ -55,7 +58,8 @@ def assign(instance: models.Model, data: Mapping[str, Any], *, writable: Iterabl
             partial=instance.pk is not None, user=actor)
         data = {k: v for k, v in data.items() if k != CUSTOM_FIELDS_KEY}
     elif instance.pk is None and hasattr(instance, "custom_data"):
-        target.custom_data = validate_custom_values(type(instance), {}, user=actor)
+        target.custom_data = (validate_custom_values(type(instance), {}, user=actor) if new_custom_data is None
+                              else {k: list(v) if isinstance(v, list) else v for k, v in new_custom_data.items()})
     unknown = set(data) - set(writable)
     if unknown:
         raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},

@@ -29,7 +29,7 @@ from django.db.models.fields import AutoFieldMixin
 ROWS_PER_STATEMENT = 1000
 _AS_IS = frozenset({"CharField", "TextField", "BooleanField", "IntegerField", "PositiveIntegerField",
                     "PositiveBigIntegerField", "PositiveSmallIntegerField", "BigIntegerField", "SmallIntegerField",
-                    "SlugField"})
+                    "SlugField", "AutoField", "BigAutoField", "SmallAutoField"})
 
 
 def _datetime_fast(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any] | None:
@@ -113,34 +113,47 @@ def _value_converter(field: models.Field[Any, Any], connection: Any) -> Callable
             or functools.partial(field.get_db_prep_save, connection=connection))
 
 
+def _steps(fields: Sequence[models.Field[Any, Any]], connection: Any) -> list[tuple[int, bool, Callable[[Any], Any]]]:
+    """``(index, keeps None, conversion)`` of the fields whose values need converting. None stays None
+    (SQL NULL) for Django's own fields but JSON ones, where it may be stored as JSON ``null``."""
+    return [(index, _keeps_none(field), convert) for index, field in enumerate(fields)
+            if (convert := _value_converter(field, connection)) is not None]
+
+
+def _keeps_none(field: models.Field[Any, Any]) -> bool:
+    return type(field).__module__.startswith("django.db.models.fields") and not isinstance(field, models.JSONField)
+
+
 def row_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[models.Model], list[Any]]:
     """The database parameters of one instance, field by field: every attribute read at once
     (``attrgetter``), then converted only where the database needs it (no ``pre_save``)."""
     read = operator.attrgetter(*(f.attname for f in fields))
-    steps = [(index, convert) for index, field in enumerate(fields)
-             if (convert := _value_converter(field, connection)) is not None]
+    steps = _steps(fields, connection)
     single = len(fields) == 1
 
     def build(obj: models.Model) -> list[Any]:
         values = [read(obj)] if single else list(read(obj))
-        for index, convert in steps:
-            values[index] = convert(values[index])
+        for index, none_as_is, convert in steps:
+            value = values[index]
+            if value is not None or not none_as_is:
+                values[index] = convert(value)
         return values
     return build
 
 
 def values_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[Sequence[Any]], list[Any]]:
     """The database parameters of one row of Python values (one per field), converted where needed."""
-    steps = [(index, convert) for index, field in enumerate(fields)
-             if (convert := _value_converter(field, connection)) is not None]
+    steps = _steps(fields, connection)
     width = len(fields)
 
     def build(row: Sequence[Any]) -> list[Any]:
         values = list(row)
         if len(values) != width:
             raise ValueError(f"{len(values)} values for {width} fields")
-        for index, convert in steps:
-            values[index] = convert(values[index])
+        for index, none_as_is, convert in steps:
+            value = values[index]
+            if value is not None or not none_as_is:
+                values[index] = convert(value)
         return values
     return build
 

@@ -55,7 +55,7 @@ ROW_DELAY_ENV = "BIZLOOM_IMPORT_TEST_ROW_DELAY"
 """Seconds to sleep per row: only the killed-mid-run test sets it, to stop a run half-way."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     """What happened (or would happen) to one row of the file."""
 
@@ -272,6 +272,10 @@ class Engine:
         self.user = user
         self.options = options
         self.columns = _Columns(headers, mapping)
+        self._mapped = tuple(self.columns.by_field.items())
+        self._has_external = EXTERNAL_ID in self.columns.by_field
+        self._custom_keys = tuple(key for key in self.columns.by_field if key.startswith(CUSTOM_PREFIX)
+                                  ) if declaration.custom_fields else ()
         self.context = BuildContext(user=user, source=options.source)
         self.content_type = ContentType.objects.get_for_model(self.model)
         self.readable = declaration.queryset(user, "view")
@@ -359,19 +363,20 @@ class Engine:
     def _build(self, raw: RawRow) -> RowResult | tuple[dict[str, Any], str]:
         """The service data and external id of a row, or its error result."""
         columns = self.columns
-        errors = [{"column": columns.header_at(p.column), "field": "", "message": p.message}
-                  for p in raw.problems if p.severity == "error"]
-        if errors:
-            return RowResult(raw.number, Outcome.ERROR, errors=errors)
-        values = {key: raw.values[index] if index < len(raw.values) else ""
-                  for key, index in columns.by_field.items()}
-        external = values.pop(EXTERNAL_ID, "").strip()
-        custom = {key[len(CUSTOM_PREFIX):]: values.pop(key).strip() for key in list(values)
-                  if key.startswith(CUSTOM_PREFIX)} if self.declaration.custom_fields else {}
+        if raw.problems:
+            errors = [{"column": columns.header_at(p.column), "field": "", "message": p.message}
+                      for p in raw.problems if p.severity == "error"]
+            if errors:
+                return RowResult(raw.number, Outcome.ERROR, errors=errors)
+        cells = raw.values
+        width = len(cells)
+        values = {key: cells[index] if index < width else "" for key, index in self._mapped}
+        external = values.pop(EXTERNAL_ID, "").strip() if self._has_external else ""
+        if self._custom_keys:
+            custom = {key[len(CUSTOM_PREFIX):]: text for key in self._custom_keys if (text := values.pop(key).strip())}
         cell_errors: dict[str, str] = {}
         data = self.declaration.build(values, self.context, cell_errors)
-        custom = {key: text for key, text in custom.items() if text}
-        if custom:
+        if self._custom_keys and custom:
             data["custom_fields"] = custom
         if cell_errors:
             return RowResult(raw.number, Outcome.ERROR,

@@ -46,6 +46,8 @@ from django.utils import timezone
 from bizloom.integration.imports import bulk
 
 _SAVEPOINTS = itertools.count(1)
+KEY_BLOCK = 10_000
+"""Keys reserved per round trip to the database (see :meth:`BackgroundWriter.reserve_keys`)."""
 
 
 class WriteGroup:
@@ -133,6 +135,7 @@ class BackgroundWriter:
         self._future: Future[None] | None = None
         self._group: WriteGroup | None = None
         self._savepoint = ""
+        self._keys: dict[type[models.Model], list[Any]] = {}
 
     def __enter__(self) -> BackgroundWriter:
         self.connection.ensure_connection()
@@ -182,7 +185,19 @@ class BackgroundWriter:
         return None
 
     def reserve_keys(self, model: type[models.Model], count: int) -> list[Any]:
-        """``count`` new primary keys of ``model``, in increasing order, that nobody else will be given."""
+        """``count`` new primary keys of ``model``, in increasing order, that nobody else will be given.
+
+        Keys are reserved :data:`KEY_BLOCK` at a time and handed out from that block (one round
+        trip per block, not per chunk); what a run leaves unused is a gap in the numbering, as
+        a rolled-back insert leaves on PostgreSQL.
+        """
+        pool = self._keys.setdefault(model, [])
+        if len(pool) < count:
+            pool.extend(self._reserve(model, max(count - len(pool), KEY_BLOCK)))
+        taken, self._keys[model] = pool[:count], pool[count:]
+        return taken
+
+    def _reserve(self, model: type[models.Model], count: int) -> list[Any]:
         meta = model._meta
         pk = meta.pk
         if not isinstance(pk, AutoFieldMixin):
