@@ -49,6 +49,7 @@ def _sidecar() -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=5, isolation_level=None)  # autocommit
     connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")  # progress may lose its last update in a crash: no fsync per report
     connection.execute(_SCHEMA)
     return connection
 
@@ -80,6 +81,9 @@ class Reporter:
             else:
                 if self._connection is None:
                     self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
+                    with self._connection.cursor() as cursor:
+                        # Progress is a hint: a crash may lose the last report, so no WAL flush per report.
+                        cursor.execute("SET synchronous_commit TO off")
                 from bizloom.integration.models import ImportBatch
 
                 table = ImportBatch._meta.db_table
