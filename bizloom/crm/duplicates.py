@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import phonenumbers
 
@@ -40,6 +41,7 @@ __all__ = [
     "ACCOUNT_FIELDS",
     "RULE_ORDER",
     "DuplicateIndex",
+    "Elsewhere",
     "Match",
     "Rule",
     "company_key",
@@ -366,6 +368,15 @@ class Match(NamedTuple, Generic[K]):
     record_id: K
     rule: Rule
     key: str
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A record of another kind in a :class:`DuplicateIndex` (an importer of leads compares rows with
+    contacts and accounts too): ``label`` names it with its kind, ``pk`` is its key."""
+
+    label: str
+    pk: Any
 
 
 class DuplicateIndex(Generic[K]):

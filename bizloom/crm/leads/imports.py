@@ -6,9 +6,11 @@ registered through ``integration.imports.declarations.EXTRA_MODULES``.
 A row is normalised as the lead services normalise (``services.normalize_lead``: names
 width-folded, email lower-cased, phones in E.164, the tax id checked), so duplicates match
 on the stored form. Rows update the lead with the same external id (of the batch's source)
-or the same email; other rows are matched against the leads the importer may see by email
-and phone (mobile and office number, each against both of the other's) and against the
-rows above. A row without an email updates the lead the importer may see with the same
+or the same email; other rows are matched by the CRM's lead duplicate rules against the
+records the importer may see — leads and contacts by email and phone (mobile and office
+number, each against both of the other's), accounts by the company's tax id and name — and
+against the rows above. A row that matches a contact or an account is reported as its
+duplicate (it cannot update it) unless the batch creates duplicates anyway. A row without an email updates the lead the importer may see with the same
 name and company and no email (when there is exactly one), so an exported list re-imported
 gives "unchanged" rows. Source, status and industry accept codes or labels in any language; the owner is
 a user whose leads the importer may read. A status other than "new" is reached through the
@@ -26,9 +28,10 @@ from django.utils.translation import gettext_lazy as _
 
 from bizloom.common.errors import ValidationFailed
 from bizloom.crm import importkit
-from bizloom.crm.duplicates import Rule, person_key
+from bizloom.crm.duplicates import Elsewhere, Rule, company_key
 from bizloom.crm.leads import selectors, services
-from bizloom.crm.models import Account, Lead, Source
+from bizloom.crm.models import Account, Contact, Lead, Source
+from bizloom.platform import access
 
 LEAD_IMPORT_FIELDS = ["name", "position", "company", "company_code", "industry", "city", "mobile", "phone", "email",
                       "wechat_id", "website", "source", "campaign", "status", "unqualified_reason", "score", "owner",
@@ -55,7 +58,11 @@ SYNONYMS = {
 }
 STATUS_FIELDS = ("status", "unqualified_reason")
 """Keys that go through the lead workflow rather than ``update_lead``."""
-LEAD_DUPLICATE_FIELDS: dict[Rule, str] = {Rule.EMAIL: "email", Rule.PHONE: "phone"}
+LEAD_DUPLICATE_FIELDS: dict[Rule, str] = {Rule.TAX_ID: "company_code", Rule.EMAIL: "email", Rule.PHONE: "phone",
+                                          Rule.NAME: "company"}
+"""The lead duplicate rules of the CRM (``services.find_lead_duplicates``): leads and contacts by email
+or phone, accounts by tax id or company name. Leads and contacts give no company fields here, so
+only accounts match by company."""
 
 
 def build_lead(values: Mapping[str, str], context: Any, errors: dict[str, str]) -> dict[str, Any]:
@@ -138,8 +145,25 @@ def _move(lead: Lead, data: Mapping[str, Any], actor: Any) -> Lead:
 
 
 def _variants(fields: Mapping[str, Any]) -> list[Mapping[str, object]]:
-    """A lead matches by email, its mobile and its office phone (each against both of the other's)."""
-    return [{"email": fields.get("email"), "phone": fields.get("mobile")}, {"phone": fields.get("phone")}]
+    """A lead matches by email, its mobile and its office phone (each against both of the other's),
+    and by its company's tax id and name (accounts only: see :data:`LEAD_DUPLICATE_FIELDS`)."""
+    return [{"email": fields.get("email"), "phone": fields.get("mobile"), "company": fields.get("company"),
+             "company_code": fields.get("company_code")}, {"phone": fields.get("phone")}]
+
+
+def _readable_elsewhere(user: Any) -> Iterable[tuple[Elsewhere, Mapping[str, object]]]:
+    """The contacts (email, both phones) and accounts (tax id, name) ``user`` may see, which the CRM's
+    lead duplicate rules compare a new lead with."""
+    contact_kind, account_kind = Contact._meta.verbose_name, Account._meta.verbose_name
+    contacts = (access.restrict(Contact.objects.all(), user, "view").order_by()
+                .values_list("pk", "name", "email", "mobile", "phone"))
+    for pk, name, email, mobile, phone in contacts.iterator(chunk_size=5000):
+        record = Elsewhere(f"{contact_kind} {name}", pk)
+        yield record, {"email": email, "phone": mobile}
+        yield record, {"phone": phone}
+    accounts = access.restrict(Account.objects.all(), user, "view").order_by().values_list("pk", "name", "code")
+    for pk, name, code in accounts.iterator(chunk_size=5000):
+        yield Elsewhere(f"{account_kind} {name}", pk), {"company": name, "company_code": code}
 
 
 def _readable_leads(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
@@ -163,6 +187,7 @@ IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
     "duplicate_fields": LEAD_DUPLICATE_FIELDS,
     "duplicate_records": _readable_leads,
     "duplicate_variants": _variants,
-    "duplicate_name_key": person_key,
+    "duplicate_elsewhere": _readable_elsewhere,
+    "duplicate_name_key": company_key,
     "custom_fields": True,
 }]

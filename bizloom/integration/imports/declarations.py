@@ -119,6 +119,10 @@ class ImportDeclaration:
 
     ``duplicate_variants(fields)`` splits one record's (or row's) fields into several sets
     that are each matched (a contact's mobile and office phone both feed the phone rule).
+    ``duplicate_elsewhere(user)`` yields ``(duplicates.Elsewhere(label, pk), fields)`` of readable records of
+    *other* models the CRM's duplicate rules also compare a new record with (a lead with contacts
+    and accounts): a row that matches one is reported as its duplicate and skipped (policy
+    "skip", and "update", which cannot update a record of another kind), or created anyway.
 
     The fast path (issue #5, ``bench/bench_import_contacts.py``): ``prepare(data, context)``
     (the :class:`BuildContext`: ``context.user``, the run's ``cache``) does everything
@@ -157,6 +161,7 @@ class ImportDeclaration:
     extra_fields: Callable[[Any], Sequence[FieldSpec]] | None = None
     custom_fields: bool = False
     duplicate_variants: Callable[[Mapping[str, Any]], Iterable[Mapping[str, object]]] | None = None
+    duplicate_elsewhere: Callable[[Any], Iterable[tuple[Any, Mapping[str, object]]]] | None = None
     prepare: Callable[[Mapping[str, Any], BuildContext], models.Model] | None = None
     bulk_save: Callable[..., None] | None = None
     authorize: Callable[[Any, str], bool] | None = None

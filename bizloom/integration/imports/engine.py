@@ -36,7 +36,7 @@ from django.db import DatabaseError, models, transaction
 from django.utils.translation import gettext as _
 
 from bizloom.common.errors import DomainError, ValidationFailed
-from bizloom.crm.duplicates import DuplicateIndex, company_key
+from bizloom.crm.duplicates import DuplicateIndex, Elsewhere, company_key
 from bizloom.integration.importing.headers import FieldSpec
 from bizloom.integration.importing.readers import RawRow
 from bizloom.integration.imports.declarations import CUSTOM_PREFIX, EXTERNAL_ID, BuildContext, ImportDeclaration
@@ -299,22 +299,26 @@ class Engine:
         self._touched_keys: dict[str, set[Any]] = {key: set() for key in declaration.natural_keys}
         self._touched_pks: set[Any] = set()
         self.index: DuplicateIndex[Any] | None = None
-        if declaration.duplicate_fields and declaration.duplicate_records is not None:
+        if declaration.duplicate_fields and (declaration.duplicate_records is not None
+                                             or declaration.duplicate_elsewhere is not None):
             with _fewer_collections():
                 self._build_index(declaration, user)
         self.delay = float(os.environ.get(ROW_DELAY_ENV) or 0)
 
     def _build_index(self, declaration: ImportDeclaration, user: Any) -> None:
         """The duplicate index of the records the user may read (and their labels)."""
-        assert declaration.duplicate_records is not None
         assert declaration.duplicate_fields is not None
         records: list[tuple[Any, Mapping[str, object]]] = []
-        for pk, fields in declaration.duplicate_records(user):
+        for pk, fields in declaration.duplicate_records(user) if declaration.duplicate_records is not None else ():
             self.labels[pk] = str(fields.get("name") or pk)
             if declaration.duplicate_variants is None:
                 records.append((pk, fields))
             else:
                 records.extend((pk, variant) for variant in declaration.duplicate_variants(fields))
+        if declaration.duplicate_elsewhere is not None:  # other kinds of record: compared, never updated
+            for elsewhere, fields in declaration.duplicate_elsewhere(user):
+                self.labels[elsewhere] = elsewhere.label
+                records.append((elsewhere, fields))
         self.index = DuplicateIndex(records, field_names=declaration.duplicate_fields,
                                     name_key=declaration.duplicate_name_key or company_key)
 
@@ -425,9 +429,13 @@ class Engine:
             matches = self._matches(number, data)
             if matches:
                 match = matches[0]
+                if self.options.duplicates == DUPLICATE_UPDATE:  # a record the row can update comes first
+                    match = next((m for m in matches if not isinstance(m.record_id, Elsewhere)), match)
                 other = match.record_id
                 pending_other = None
-                if isinstance(other, tuple):
+                if isinstance(other, Elsewhere):
+                    label, other_pk = other.label, None  # another kind of record: never the one a row updates
+                elif isinstance(other, tuple):
                     label = _("row %(row)s of this file") % {"row": other[1]}
                     other_pk = self.row_objects.get(other[1])
                     if isinstance(other_pk, _Pending):

@@ -22,7 +22,7 @@ from bizloom.crm.leads.lists import LEAD_LIST
 from bizloom.crm.models import Account, Activity, Contract, Lead, Opportunity, Pipeline, Stage
 from bizloom.crm.pipeline.lists import OPPORTUNITY_LIST
 from bizloom.integration.imports import selectors, services
-from bizloom.integration.models import ImportBatch
+from bizloom.integration.models import ImportBatch, ImportBatchRow
 from bizloom.platform import export_jobs
 from bizloom.platform.exporting import iter_csv
 from bizloom.platform.models import RoleScope, User
@@ -168,6 +168,34 @@ def test_lead_update_by_email_and_round_trip_of_the_list_export(db):
     lead.refresh_from_db()
     assert (lead.score, lead.status) == (66, "qualified")
     assert Lead.objects.count() == 2
+
+
+def test_lead_rows_are_checked_against_contacts_and_accounts_as_the_crm_rules_say(db):
+    # given: a contact and an account the importer may see, and one account they may not
+    importer = make_user("mei", *dict.fromkeys(perms("lead", "view_contact", "view_account")), scope="own")
+    other = User.objects.create_user(username="other", password="pw-secret-123")
+    crm_services.create_contact({"name": "王芳", "email": "wang.fang@acme.cn", "mobile": "13700001111"},
+                                actor=importer)
+    crm_services.create_account({"name": "星辰贸易有限公司", "code": "91310000MA1FL8XQ30"}, actor=importer)
+    crm_services.create_account({"name": "隐形科技有限公司"}, actor=other)
+    rows = [
+        ["王芳", "", "", "Wang.Fang@ACME.cn", "", "", "", "", ""],           # 2 same email as the contact
+        ["赵磊", "", "137 0000 1111", "", "", "", "", "", ""],               # 3 same phone as the contact
+        ["孙丽", "星辰贸易（有限公司）", "", "", "", "", "", "", ""],       # 4 same company as the account
+        ["周杰", "隐形科技有限公司", "", "", "", "", "", "", ""],           # 5 an account they cannot see
+    ]
+    # when: skip duplicates, then "update" (nothing of another kind can be updated by a lead row)
+    skipped, _batch = dry_then_real(importer, csv_bytes(LEAD_HEADER, rows), "crm.lead")
+    updating = run(upload(importer, csv_bytes(LEAD_HEADER, rows[:1]), "crm.lead", options={"duplicates": "update"}),
+                   importer, dry_run=False)
+    # then
+    assert {n: o for n, (o, _e) in skipped.items()} == {2: "duplicate", 3: "duplicate", 4: "duplicate", 5: "create"}
+    notes = dict(ImportBatchRow.objects.filter(batch=_batch).values_list("number", "note"))
+    assert "王芳" in notes[2] and "email" in notes[2]
+    assert "星辰贸易有限公司" in notes[4]
+    assert "隐形" not in notes[5]
+    assert outcomes(updating) == {2: ("duplicate", [])}
+    assert Lead.objects.count() == 1
 
 
 def test_a_rep_cannot_give_leads_to_someone_outside_their_scope(db):
