@@ -10,10 +10,11 @@ or the same email; other rows are matched by the CRM's lead duplicate rules agai
 records the importer may see — leads and contacts by email and phone (mobile and office
 number, each against both of the other's), accounts by the company's tax id and name — and
 against the rows above. A row that matches a contact or an account is reported as its
-duplicate (it cannot update it) unless the batch creates duplicates anyway. A row without an email updates the lead the importer may see with the same
-name and company and no email (when there is exactly one), so an exported list re-imported
-gives "unchanged" rows. Source, status and industry accept codes or labels in any language; the owner is
-a user whose leads the importer may read. A status other than "new" is reached through the
+duplicate (it cannot update it) unless the batch creates duplicates anyway. A row without
+an email updates the lead the importer may see with the same name and company and no email
+(when there is exactly one), so an exported list re-imported gives "unchanged" rows. Source,
+status and industry accept codes or labels in any language; the owner is a user whose leads
+the importer may read. A status other than "new" is reached through the
 lead workflow (``change_lead_status``): "unqualified" needs the reason column, "converted"
 is refused (conversion is its own action). Converted leads are never changed.
 """

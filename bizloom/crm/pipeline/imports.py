@@ -24,7 +24,8 @@ first row of an opportunity creates or updates it and every following row update
 
 The first row of a new opportunity reports "create", the following ones "update" (of the
 record the first one created); undo deletes what the batch created and restores the fields
-of updated opportunities (their earlier product lines are not restored).
+and the product lines of updated opportunities (a row that sets lines keeps the lines it
+replaced: ``snapshot_lines``).
 
 The account is found by tax id, external id or name among the accounts the importer may
 see; the contact among the account's contacts (or any readable contact); the pipeline and
@@ -46,6 +47,7 @@ from bizloom.crm import importkit
 from bizloom.crm.models import Opportunity, OpportunityLine, Pipeline, Source, Stage
 from bizloom.crm.pipeline import selectors, services
 from bizloom.platform import access
+from bizloom.platform.audit.services import to_json
 
 OPPORTUNITY_IMPORT_FIELDS = ["name", "account", "contact", "pipeline", "stage", "probability", "amount", "currency",
                              "expected_close", "source", "campaign", "next_step", "description", "owner"]
@@ -231,6 +233,16 @@ def _remember(opportunity: Opportunity, data: RowData, pending: Any) -> None:
         data.file_lines[opportunity.pk] = record
 
 
+def snapshot_lines(opportunity: Opportunity, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored product lines and the amount (which follows them), as JSON, when the row may change
+    the lines (kept for an undo)."""
+    if not isinstance(data, RowData) or data.line is None:
+        return {}
+    return {"amount": to_json(opportunity.amount),
+            "lines": [{name: to_json(getattr(line, name)) for name in services.LINE_FIELDS}
+                      for line in opportunity.lines.order_by("position", "pk")]}
+
+
 def _service_data(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in _PRIVATE}
 
@@ -252,14 +264,17 @@ def create_opportunity(data: Mapping[str, Any], actor: Any) -> Opportunity:
 def update_opportunity(opportunity: Opportunity, data: Mapping[str, Any], actor: Any) -> Opportunity:
     """``update_opportunity`` with the fields that differ and the lines this row sets; nothing is
     written when nothing differs (the row is then "unchanged")."""
-    values = importkit.changed(opportunity, _service_data(data))
+    fields = _service_data(data)
+    restored_lines = fields.pop("lines", None)
+    values = importkit.changed(opportunity, fields)
     if isinstance(data, RowData):
         lines, pending = _lines_to_write(opportunity, data)
-    else:  # an undo restoring the fields
-        lines, pending = None, None
+    else:  # an undo restoring the fields, and the lines a row replaced (snapshot_lines)
+        lines, pending = restored_lines, None
     if lines is not None:
         values["lines"] = lines
-        values.pop("amount", None)
+        if lines or isinstance(data, RowData):  # the amount follows the lines; none restored: the amount as it was
+            values.pop("amount", None)
     if "stage" in values and "pipeline" not in values and values["stage"].pipeline_id != opportunity.pipeline_id:
         values["pipeline"] = values["stage"].pipeline
     if values:
@@ -276,6 +291,7 @@ IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
     "key": "crm.opportunity",
     "model": Opportunity,
     "label": _("Opportunities with product lines"),
+    "snapshot_extra": snapshot_lines,
     "field_names": OPPORTUNITY_IMPORT_FIELDS,
     "extra_labels": LINE_LABELS,
     "required": ("name",),

@@ -137,6 +137,10 @@ class ImportDeclaration:
     when both are given and falls back to ``create`` row by row when a group fails, so the
     outcomes are those of ``create``.
 
+    ``snapshot_extra(record, data)`` gives more of a record's state that an update by a row may
+    change besides its fields (an opportunity's product lines), as JSON: it is kept with the
+    row's earlier values and handed back to ``update`` (under the same keys) when the batch is undone.
+
     ``authorize(user, action)`` replaces the business-record access rules for records that
     are not business records (users, departments): it decides every action, every record is
     in scope and there are no field rules.
@@ -162,6 +166,7 @@ class ImportDeclaration:
     custom_fields: bool = False
     duplicate_variants: Callable[[Mapping[str, Any]], Iterable[Mapping[str, object]]] | None = None
     duplicate_elsewhere: Callable[[Any], Iterable[tuple[Any, Mapping[str, object]]]] | None = None
+    snapshot_extra: Callable[[models.Model, Mapping[str, Any]], dict[str, Any]] | None = None
     prepare: Callable[[Mapping[str, Any], BuildContext], models.Model] | None = None
     bulk_save: Callable[..., None] | None = None
     authorize: Callable[[Any, str], bool] | None = None

@@ -181,7 +181,8 @@ def snapshot(instance: models.Model, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def restore_data(model: type[models.Model], before: Mapping[str, Any]) -> dict[str, Any]:
-    """The service data that puts back a :func:`snapshot` (ids become instances again)."""
+    """The service data that puts back a :func:`snapshot` (ids become instances again; what a
+    declaration's ``snapshot_extra`` added under a reverse relation's name, as it was)."""
     data: dict[str, Any] = {}
     for key, value in before.items():
         if key == EXTERNAL_LINK_MARK:
@@ -190,6 +191,9 @@ def restore_data(model: type[models.Model], before: Mapping[str, Any]) -> dict[s
             data[key] = dict(value)
             continue
         model_field = model._meta.get_field(key)
+        if model_field.auto_created and not model_field.concrete:  # a declaration's snapshot_extra (lines)
+            data[key] = value
+            continue
         if model_field.many_to_many:
             data[key] = list(model_field.related_model._default_manager.filter(pk__in=value or []))  # type: ignore[union-attr]
         elif model_field.is_relation and value is not None:
@@ -677,10 +681,10 @@ class Engine:
             self.row_objects[number] = obj.pk
             self._touch(obj, external, data)
             return RowResult(number, Outcome.CREATE, object_id=str(obj.pk), label=str(obj))
-        before = snapshot(target, data)
+        before = self._snapshot(target, data)
         old_keys = {key: getattr(target, key, None) for key in self._touched_keys}
         obj = self.declaration.update(target, data, self.user)
-        after = snapshot(obj, data)
+        after = self._snapshot(obj, data)
         linked = bool(external and self.options.source and self._link(obj, external))
         self.row_objects[number] = obj.pk
         self._touch(obj, external, old_keys, data)
@@ -689,6 +693,12 @@ class Engine:
         if linked:
             before[EXTERNAL_LINK_MARK] = [self.options.source, external]
         return RowResult(number, Outcome.UPDATE, object_id=str(obj.pk), label=str(obj), before=before)
+
+    def _snapshot(self, obj: models.Model, data: Mapping[str, Any]) -> dict[str, Any]:
+        state = snapshot(obj, data)
+        if self.declaration.snapshot_extra is not None:
+            state.update(self.declaration.snapshot_extra(obj, data))
+        return state
 
     def _link(self, obj: models.Model, external: str) -> bool:
         """Remember ``external`` as ``obj``'s id in the source system; True when the link is new."""

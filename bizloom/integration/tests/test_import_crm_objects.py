@@ -191,7 +191,8 @@ def test_lead_rows_are_checked_against_contacts_and_accounts_as_the_crm_rules_sa
     # then
     assert {n: o for n, (o, _e) in skipped.items()} == {2: "duplicate", 3: "duplicate", 4: "duplicate", 5: "create"}
     notes = dict(ImportBatchRow.objects.filter(batch=_batch).values_list("number", "note"))
-    assert "王芳" in notes[2] and "email" in notes[2]
+    assert "王芳" in notes[2]
+    assert "email" in notes[2]
     assert "星辰贸易有限公司" in notes[4]
     assert "隐形" not in notes[5]
     assert outcomes(updating) == {2: ("duplicate", [])}
@@ -286,6 +287,35 @@ def test_undo_of_an_opportunity_batch_deletes_the_opportunities_and_their_lines(
     # then
     assert Opportunity.objects.count() == 0
     assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.UNDONE
+
+
+def test_undo_puts_back_the_product_lines_an_import_replaced(account, stages):
+    # given: an opportunity with two lines of its own and one without lines but a typed amount
+    importer = make_user("mei", *perms("opportunity"))
+    from bizloom.crm.pipeline import services as pipeline_services
+
+    stage = min((s for s in stages.values() if s.kind == Stage.Kind.OPEN), key=lambda s: s.position)
+    lined = pipeline_services.create_opportunity({
+        "name": "自动化产线", "account": account, "stage": stage, "lines": [
+            {"product_name": "旧机器人", "quantity": "3", "unit_price": "200.50", "discount_percent": "5"},
+            {"product_name": "旧相机", "quantity": "1", "unit_price": "80", "delivery_date": dt.date(2030, 1, 2)}]},
+        actor=importer)
+    plain = pipeline_services.create_opportunity({"name": "维保合同", "account": account, "stage": stage,
+                                                  "amount": Decimal("999")}, actor=importer)
+    before = {o.pk: (o.amount, [(line.product_name, line.quantity, line.unit_price, line.discount_percent,
+                                 line.delivery_date) for line in o.lines.order_by("position")])
+              for o in (lined, plain)}
+    rows = [["自动化产线", "星辰贸易有限公司", "", "", "工业机器人", "2", "100", "10%"],
+            ["维保合同", "星辰贸易有限公司", "", "", "视觉检测系统", "1", "50", ""]]
+    _result, batch = dry_then_real(importer, csv_bytes(OPP_HEADER, rows), "crm.opportunity")
+    assert [line.product_name for line in lined.lines.all()] == ["工业机器人"]
+    # when
+    services.undo_batch(batch, actor=importer)
+    # then: both opportunities have their own lines and amounts again
+    after = {o.pk: (o.amount, [(line.product_name, line.quantity, line.unit_price, line.discount_percent,
+                                line.delivery_date) for line in o.lines.order_by("position")])
+             for o in Opportunity.objects.filter(pk__in=[lined.pk, plain.pk])}
+    assert after == before
 
 
 # --- activities --------------------------------------------------------------------------------------
