@@ -262,11 +262,14 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
     answer is the same every time (:func:`_failing_defaults`), so only those are checked again.
     """
     excluded = frozenset(exclude)
-    checked = None if changed is None else frozenset(changed) | _failing_defaults(type(instance))
+    checks = _field_checks(type(instance))
+    if changed is not None:  # those fields (and the failing defaults), in the model's order
+        wanted = frozenset(changed) | _failing_defaults(type(instance))
+        checks = tuple(check for check in checks if check.name in wanted)
     loaded = instance.__dict__
     errors: dict[str, list[ValidationError]] = {}
-    for check in _field_checks(type(instance)):
-        if check.name in excluded or (checked is not None and check.name not in checked):
+    for check in checks:
+        if check.name in excluded:
             continue
         attname = check.attname
         value = loaded[attname] if attname in loaded else getattr(instance, attname)

@@ -60,13 +60,12 @@ def assign(instance: models.Model, data: Mapping[str, Any], *, writable: Iterabl
     elif instance.pk is None and hasattr(instance, "custom_data"):
         target.custom_data = (validate_custom_values(type(instance), {}, user=actor) if new_custom_data is None
                               else {k: list(v) if isinstance(v, list) else v for k, v in new_custom_data.items()})
-    unknown = set(data) - set(writable)
+    unknown = data.keys() - (writable if isinstance(writable, set | frozenset) else set(writable))
     if unknown:
         raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
                           code="unknown_fields", fields={name: [_("Unknown field.")] for name in unknown})
-    skipped = set(skip)
     for name, value in data.items():
-        if name not in skipped:
+        if name not in skip:
             setattr(instance, name, value.strip() if isinstance(value, str) else value)
 
 

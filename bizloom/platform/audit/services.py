@@ -116,6 +116,7 @@ def _audited_fields(model: type[models.Model], ignored: frozenset[str]) -> tuple
 
 
 _PLAIN_TYPES = frozenset({str, bool, int, float})
+_DEFERRED = object()
 
 
 def creation_changes(instance: models.Model, references: dict[int, Any] | None = None) -> Changes:
@@ -130,12 +131,17 @@ def creation_changes(instance: models.Model, references: dict[int, Any] | None =
     ignored: frozenset[str] = getattr(instance, "audit_ignore", frozenset())
     changes: Changes = {}
     loaded = instance.__dict__
+    related = instance._state.fields_cache  # the referenced objects already at hand (as the descriptor reads them)
     for field, name, attname, is_relation in _audited_fields(type(instance), frozenset(ignored)):
-        value = loaded[attname] if attname in loaded else getattr(instance, attname)  # deferred: loads
+        value = loaded.get(attname, _DEFERRED)
+        if value is _DEFERRED:
+            value = getattr(instance, attname)  # a deferred field: loads it
         if value is None:
             continue
         if is_relation:
-            target = getattr(instance, name)
+            target = related.get(name)
+            if target is None or target.pk != value:
+                target = getattr(instance, name)
             if references is None:
                 changes[name] = [None, reference(target)]
             else:
