@@ -290,6 +290,7 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
         try:
             setattr(instance, attname, check.field.clean(value, instance))
         except ValidationError as failure:
+            failure.__traceback__ = None  # else it holds this frame, which holds it: a cycle only the GC frees
             errors[check.name] = failure.error_list
     failures: dict[str, Any] = {}
     if errors:

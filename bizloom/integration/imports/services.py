@@ -283,7 +283,7 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
         batch.rows_total = total
         reporter.report(0, total)
         options = engine.Options.from_dict(batch.options)
-        with use_channel("import", request_id=f"import-{batch.pk}"), \
+        with use_channel("import", request_id=f"import-{batch.pk}"), engine.fewer_collections(), \
                 read_table(path, filename=batch.filename, encoding=batch.encoding or None,
                            sheet=batch.sheet or None) as table:
             with transaction.atomic():

@@ -281,8 +281,8 @@ def test_the_engine_restores_the_garbage_collector_threshold():
     during: list[int] = []
 
     def failing_run() -> None:
-        with engine._fewer_collections():
-            during.append(gc.get_threshold()[0])
+        with engine.fewer_collections():
+            during.extend(gc.get_threshold())
             raise RuntimeError
 
     # when: a run that fails half-way
@@ -290,4 +290,5 @@ def test_the_engine_restores_the_garbage_collector_threshold():
         failing_run()
     # then
     assert during[0] >= engine.GC_THRESHOLD
+    assert during[2] >= engine.GC_OLDEST_THRESHOLD  # no full collection while rows are processed
     assert gc.get_threshold() == before
