@@ -27,6 +27,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.fields import AutoFieldMixin
 
 ROWS_PER_STATEMENT = 1000
+# Dates and times inside a JSON field's value go to its encoder, as with json.dumps; dict keys
+# that are not strings become strings, as json.dumps makes them.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 _AS_IS = frozenset({"CharField", "TextField", "BooleanField", "IntegerField", "PositiveIntegerField",
                     "PositiveBigIntegerField", "PositiveSmallIntegerField", "BigIntegerField", "SmallIntegerField",
                     "SlugField", "AutoField", "BigAutoField", "SmallAutoField"})
@@ -113,11 +116,20 @@ def _value_converter(field: models.Field[Any, Any], connection: Any) -> Callable
             or functools.partial(field.get_db_prep_save, connection=connection))
 
 
-def _steps(fields: Sequence[models.Field[Any, Any]], connection: Any) -> list[tuple[int, bool, Callable[[Any], Any]]]:
-    """``(index, keeps None, conversion)`` of the fields whose values need converting. None stays None
-    (SQL NULL) for Django's own fields but JSON ones, where it may be stored as JSON ``null``."""
-    return [(index, _keeps_none(field), convert) for index, field in enumerate(fields)
-            if (convert := _value_converter(field, connection)) is not None]
+def _converter(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[list[Any]], list[Any]]:
+    """Converts, in place, a list of one value per field into database parameters, only where the
+    database needs it. None stays None (SQL NULL) for Django's own fields but JSON ones, where it
+    may be stored as JSON ``null``."""
+    steps = [(index, _keeps_none(field), convert) for index, field in enumerate(fields)
+             if (convert := _value_converter(field, connection)) is not None]
+
+    def convert_row(values: list[Any]) -> list[Any]:
+        for index, none_as_is, convert in steps:
+            value = values[index]
+            if value is not None or not none_as_is:
+                values[index] = convert(value)
+        return values
+    return convert_row
 
 
 def _keeps_none(field: models.Field[Any, Any]) -> bool:
@@ -128,39 +140,22 @@ def row_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Ca
     """The database parameters of one instance, field by field: every attribute read at once
     (``attrgetter``), then converted only where the database needs it (no ``pre_save``)."""
     read = operator.attrgetter(*(f.attname for f in fields))
-    steps = _steps(fields, connection)
-    single = len(fields) == 1
-
-    def build(obj: models.Model) -> list[Any]:
-        values = [read(obj)] if single else list(read(obj))
-        for index, none_as_is, convert in steps:
-            value = values[index]
-            if value is not None or not none_as_is:
-                values[index] = convert(value)
-        return values
-    return build
+    convert = _converter(fields, connection)
+    if len(fields) == 1:
+        return lambda obj: convert([read(obj)])
+    return lambda obj: convert(list(read(obj)))
 
 
 def values_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[Sequence[Any]], list[Any]]:
     """The database parameters of one row of Python values (one per field), converted where needed."""
-    steps = _steps(fields, connection)
+    convert = _converter(fields, connection)
     width = len(fields)
 
     def build(row: Sequence[Any]) -> list[Any]:
-        values = list(row)
-        if len(values) != width:
-            raise ValueError(f"{len(values)} values for {width} fields")
-        for index, none_as_is, convert in steps:
-            value = values[index]
-            if value is not None or not none_as_is:
-                values[index] = convert(value)
-        return values
+        if len(row) != width:
+            raise ValueError(f"{len(row)} values for {width} fields")
+        return convert(list(row))
     return build
-
-
-# Dates and times inside a JSON field's value go to its encoder, as with json.dumps; dict keys
-# that are not strings become strings, as json.dumps makes them.
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 def _json_value(value: Any) -> Any:

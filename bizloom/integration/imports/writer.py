@@ -233,31 +233,16 @@ class BackgroundWriter:
             import psycopg
 
             with psycopg.Cursor(raw) as cursor:
-                cursor.execute(f"SAVEPOINT {savepoint}")
-                try:
-                    for sql, rows in statements:
-                        with cursor.copy(sql) as copy:
-                            for row in rows:
-                                copy.write_row(row)
-                except BaseException:
-                    cursor.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                    cursor.execute(f"RELEASE SAVEPOINT {savepoint}")
-                    raise
-                if not keep_open:
-                    cursor.execute(f"RELEASE SAVEPOINT {savepoint}")
+                def copy_rows(sql: str, rows: list[list[Any]]) -> None:
+                    with cursor.copy(sql) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+
+                _in_savepoint(cursor.execute, copy_rows, statements, savepoint, keep_open)
             return
         cursor = raw.cursor()
         try:
-            cursor.execute(f"SAVEPOINT {savepoint}")
-            try:
-                for sql, params in statements:
-                    cursor.execute(sql, params)
-            except BaseException:
-                cursor.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                cursor.execute(f"RELEASE SAVEPOINT {savepoint}")
-                raise
-            if not keep_open:
-                cursor.execute(f"RELEASE SAVEPOINT {savepoint}")
+            _in_savepoint(cursor.execute, cursor.execute, statements, savepoint, keep_open)
         finally:
             cursor.close()
 
@@ -275,3 +260,19 @@ class BackgroundWriter:
     def _execute(self, sql: str) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(sql)
+
+
+def _in_savepoint(execute: Callable[[str], Any], write: Callable[[str, Any], Any], statements: list[tuple[str, Any]],
+                  savepoint: str, keep_open: bool) -> None:
+    """Run ``write(sql, payload)`` for every statement inside ``savepoint``: all of them, or none when one
+    fails (rolled back, then raised). ``keep_open`` leaves the savepoint for :meth:`BackgroundWriter.settle`."""
+    execute(f"SAVEPOINT {savepoint}")
+    try:
+        for sql, payload in statements:
+            write(sql, payload)
+    except BaseException:
+        execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+        execute(f"RELEASE SAVEPOINT {savepoint}")
+        raise
+    if not keep_open:
+        execute(f"RELEASE SAVEPOINT {savepoint}")
