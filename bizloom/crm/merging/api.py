@@ -28,7 +28,7 @@ from bizloom.platform.api.schemas import RecordId
 router = Router(tags=["crm"])
 
 
-def _pair_rows(pairs: list[DuplicatePair]) -> list[dict[str, Any]]:
+def _pair_rows(pairs: list[DuplicatePair], user: Any) -> list[dict[str, Any]]:
     found = queue.records_of(pairs)
     rows = []
     for pair in pairs:
@@ -36,7 +36,8 @@ def _pair_rows(pairs: list[DuplicatePair]) -> list[dict[str, Any]]:
                                                                                       pair.second_id))
         if first is None or second is None:
             continue
-        rows.append({"id": pair.pk, "type": pair.content_type.model, "rule": pair.rule, "value": pair.value,
+        value = queue.shown_value(pair, type(first), user)
+        rows.append({"id": pair.pk, "type": pair.content_type.model, "rule": pair.rule, "value": value,
                      "status": pair.status, "first": ref(first), "second": ref(second),
                      "detected_at": pair.detected_at, "resolved_at": pair.resolved_at})
     return rows
@@ -49,7 +50,7 @@ def list_duplicates(request: HttpRequest, filters: Query[PairFilters], page: Que
     access.require(request.user, DuplicatePair, "view")
     pairs = queue.list_pairs(request.user, status=filters.status, kind=filters.type or "", rule=filters.rule or "")
     result = paginate(pairs, page)
-    result["results"] = _pair_rows(result["results"])
+    result["results"] = _pair_rows(result["results"], request.user)
     return result
 
 
@@ -73,7 +74,7 @@ def _visible_pair(request: HttpRequest, pair_id: int) -> DuplicatePair:
 def dismiss(request: HttpRequest, pair_id: RecordId) -> dict[str, Any]:
     access.require(request.user, DuplicatePair, "change")
     pair = queue.dismiss_pair(_visible_pair(request, pair_id), actor=request.user)  # type: ignore[arg-type]
-    return _pair_rows([pair])[0]
+    return _pair_rows([pair], request.user)[0]
 
 
 def _selection(request: HttpRequest, payload: MergeSelection) -> tuple[Any, Any, list[Any]]:

@@ -262,6 +262,18 @@ def list_pairs(user: Any, *, status: str = DuplicatePair.Status.OPEN, kind: str 
     return pairs.order_by("-detected_at", "pk")
 
 
+_RULE_FIELDS = {"tax_id": ("code", "company_code"), "email": ("email",), "phone": ("mobile", "phone"),
+                "name": ("name", "company", "name_key")}
+"""The fields of accounts, contacts and leads a pair's shared value may come from, by rule."""
+
+
+def shown_value(pair: DuplicatePair, model: type[models.Model], user: Any) -> str:
+    """The pair's shared value as ``user`` may see it: empty when a field it may come from is hidden
+    from them on ``model`` (a role that hides contacts' e-mail addresses does not read them here)."""
+    hidden = access.field_policy(user, model, "view").hidden
+    return "" if any(name in hidden for name in _RULE_FIELDS.get(pair.rule, ())) else pair.value
+
+
 def records_of(pairs: Sequence[DuplicatePair]) -> dict[tuple[int, int], models.Model]:
     """The records of ``pairs`` by ``(content type id, pk)``, two queries per model at most."""
     wanted: dict[int, set[int]] = {}

@@ -26,7 +26,7 @@ class PairOut(Schema):
     id: int
     type: str = Field(description="account, contact or lead.")
     rule: str = Field(description="tax_id, email, phone or name.")
-    value: str = Field(description="The shared (normalised) value.")
+    value: str = Field(description="The shared (normalised) value; empty when its field is hidden from you.")
     status: str
     first: RecordRef
     second: RecordRef

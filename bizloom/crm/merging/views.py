@@ -57,6 +57,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         model = services.MERGEABLE[name]
         rows.append({
             "pair": pair, "kind": name, "kind_label": model._meta.verbose_name,
+            "value": queue.shown_value(pair, model, request.user),
             "first": {"name": str(first), "url": _detail_url(name, first.pk)},
             "second": {"name": str(second), "url": _detail_url(name, second.pk)},
             "merge_url": reverse("crm:merge_start", args=[name, f"{pair.first_id},{pair.second_id}"]),

@@ -263,3 +263,30 @@ def test_opportunity_timeline_does_not_tell_hidden_line_prices(client, root, rol
         assert page.status_code == 200
         assert "4321987" not in text
         assert "4,321,987" not in text
+
+
+# --- the duplicate queue and hidden fields ----------------------------------------------------------
+
+
+def test_the_duplicate_queue_does_not_show_a_value_from_a_hidden_field(client, root, role, rep):
+    # given: two contacts of the rep with the same e-mail address, a queue the rep may read, and
+    # a role that hides contacts' e-mail addresses
+    from bizloom.crm.merging import queue
+    from bizloom.crm.models import DuplicatePair
+
+    org.set_role_grant(role, DuplicatePair, "view", "all", actor=root)
+    for name in ("王芳", "王芳芳"):
+        crm.create_contact({"name": name, "email": "wang.fang@secret.cn"}, actor=rep, allow_duplicate=True)
+    queue.scan_duplicates([Contact])
+    hide(root, role, Contact, "email")
+    client.force_login(rep)
+    # when
+    page = client.get(reverse("crm:duplicate_list")).content.decode()
+    listed = client.get("/api/v1/crm/duplicates").json()["results"]
+    # then: the pair is there, its shared value is not
+    assert "王芳芳" in page
+    assert "wang.fang@secret.cn" not in page
+    assert [(row["rule"], row["value"]) for row in listed] == [("email", "")]
+    # and without the rule the value shows again
+    org.set_field_rule(role, Contact, "email", None, actor=root)
+    assert "wang.fang@secret.cn" in client.get(reverse("crm:duplicate_list")).content.decode()
