@@ -167,8 +167,9 @@ def _contact_variants(fields: Mapping[str, Any]) -> list[Mapping[str, object]]:
 
 def _readable_contacts(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
     rows = (selectors.list_contacts(user, "view").select_related(None).prefetch_related(None)
-            .values("pk", "name", "email", "mobile", "phone").order_by())
-    return ((row["pk"], row) for row in rows.iterator(chunk_size=5000))
+            .values_list("pk", "name", "email", "mobile", "phone").order_by())
+    return ((pk, {"name": name, "email": email, "mobile": mobile, "phone": phone})
+            for pk, name, email, mobile, phone in rows.iterator(chunk_size=5000))
 
 
 @functools.cache

@@ -225,6 +225,9 @@ class DuplicateContact(DomainError):
     status = 409
 
 
+_CONTACT_NORMALIZERS = (("email", normalize_email), *((name, normalize_phone) for name in CONTACT_PHONE_FIELDS))
+
+
 def _normalize_contact(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """``data`` in storage form, and the field errors of values that cannot be normalised.
 
@@ -239,8 +242,7 @@ def _normalize_contact(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
             result[name] = normalize_name(result[name])
     if isinstance(result.get("wechat_id"), str):
         result["wechat_id"] = fold_width(result["wechat_id"])
-    normalizers = [("email", normalize_email), *((name, normalize_phone) for name in CONTACT_PHONE_FIELDS)]
-    for name, normalize in normalizers:
+    for name, normalize in _CONTACT_NORMALIZERS:
         if name in result:
             try:
                 result[name] = normalize(result[name] or "")

@@ -319,7 +319,8 @@ class Engine:
         assert declaration.duplicate_fields is not None
         records: list[tuple[Any, Mapping[str, object]]] = []
         for pk, fields in declaration.duplicate_records(user) if declaration.duplicate_records is not None else ():
-            self.labels[pk] = str(fields.get("name") or pk)
+            name = fields.get("name")
+            self.labels[pk] = name if name and type(name) is str else str(name or pk)
             if declaration.duplicate_variants is None:
                 records.append((pk, fields))
             else:
@@ -508,7 +509,8 @@ class Engine:
         pending = _Pending(row, instance, data, external if self.options.source else "", values)
         self.pending.append(pending)
         self.row_objects[number] = pending
-        self._touch(instance, external, data)
+        if external or self._touched_keys:  # a new record has no key yet: only these can be touched
+            self._touch(instance, external, data)
         return row
 
     def _touch(self, obj: models.Model, external: str, *values: Mapping[str, Any]) -> None:
