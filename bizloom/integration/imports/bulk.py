@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import operator
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -22,10 +23,11 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import DatabaseError, connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.fields import AutoFieldMixin
 
+logger = logging.getLogger("bizloom.imports")
 ROWS_PER_STATEMENT = 1000
 # Dates and times inside a JSON field's value go to its encoder, as with json.dumps; dict keys
 # that are not strings become strings, as json.dumps makes them.
@@ -331,3 +333,24 @@ def _insert_postgresql(connection: Any, model: type[models.Model], fields: Seque
         for obj, key in zip(instances or (), keys, strict=instances is not None):
             setattr(obj, pk.attname, key)
         return keys
+
+
+def analyze(models_: Sequence[type[models.Model]]) -> None:
+    """Refresh PostgreSQL's statistics of the tables of ``models_`` after a bulk load (``ANALYZE``).
+
+    Right after an import commits, the planner still believes the tables hold what they held
+    before, until autovacuum gets to them: the worker delivering the import's 100,000 events
+    then read the outbox through the wrong index (~30 ms a query instead of ~1 ms). PostgreSQL's
+    manual advises ``ANALYZE`` after a bulk load; SQLite's planner does not need it. A failure
+    is logged, never raised: the import is already committed.
+    """
+    connection = connections[router.db_for_write(models_[0])] if models_ else None
+    if connection is None or connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    try:
+        with connection.cursor() as cursor:
+            for model in dict.fromkeys(models_):
+                cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")  # quoted table names only
+    except DatabaseError:
+        logger.warning("could not refresh the statistics of %s", [m._meta.db_table for m in models_], exc_info=True)

@@ -305,7 +305,17 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
     finally:
         reporter.close()
     batch.refresh_from_db()
+    if batch.status == Status.DONE and batch.created_count + batch.updated_count >= ANALYZE_AFTER_ROWS:
+        from bizloom.platform.audit.models import AuditEntry
+        from bizloom.platform.events.models import OutboxMessage
+
+        bulk.analyze([spec.model, AuditEntry, OutboxMessage, ExternalId])
     return batch
+
+
+ANALYZE_AFTER_ROWS = 10_000
+"""From this many records written, a committed import refreshes PostgreSQL's statistics of the tables
+it filled (``bulk.analyze``)."""
 
 
 def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool) -> None:

@@ -144,3 +144,22 @@ def test_an_import_whose_writes_fail_on_the_writer_creates_its_rows_one_by_one(i
     assert outcomes(batch) == {2: ("create", []), 3: ("create", [])}
     assert sorted(Contact.objects.values_list("name", flat=True)) == sorted(["张伟", "李娜"])
     assert {o.object_id for o in batch.rows.all()} == {str(pk) for pk in Contact.objects.values_list("pk", flat=True)}
+
+
+def test_a_large_import_refreshes_the_postgresql_statistics_of_what_it_filled(importer, accounts, monkeypatch):  # noqa: F811
+    # given: an import big enough to be "large" (the threshold lowered for the test)
+    from django.db import connection
+
+    from bizloom.integration.imports import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's planner keeps no statistics that go stale this way")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 2)
+    # when
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS[:2]), "crm.contact"), importer,
+                dry_run=False)
+    # then: the planner's row count of the contact table is the real one (ANALYZE ran)
+    assert batch.created_count == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'crm_contact'")
+        assert cursor.fetchone()[0] == Contact.objects.count()
