@@ -79,10 +79,14 @@ SCANNED: dict[type[models.Model], tuple[tuple[str, ...], Any]] = {
 }
 
 
-def _keyed(model: type[models.Model], queryset: models.QuerySet[Any] | None = None) -> Iterator[tuple[int, Keys]]:
+def _keyed(model: type[models.Model], queryset: models.QuerySet[Any] | None = None, *,
+           stream: bool = True) -> Iterator[tuple[int, Keys]]:
+    """``(pk, keys)`` of the records, in pk order. ``stream`` reads a whole table in chunks (a
+    server-side cursor on PostgreSQL); a few records are read at once instead, because a cursor is
+    planned for its first rows and may walk the whole key index to find them."""
     fields, make_keys = SCANNED[model]
-    rows = (queryset if queryset is not None else model._default_manager.all()).order_by("pk")
-    for row in rows.values("pk", *fields).iterator(chunk_size=2000):
+    rows = (queryset if queryset is not None else model._default_manager.all()).order_by("pk").values("pk", *fields)
+    for row in rows.iterator(chunk_size=2000) if stream else rows:
         yield row["pk"], make_keys(row)
 
 
@@ -207,14 +211,15 @@ def scan_records(model: type[models.Model], pks: Sequence[int]) -> int:
     ordered = list(dict.fromkeys(pks))
     mine: dict[int, Keys] = {}
     for start in range(0, len(ordered), SCAN_CHUNK):
-        mine.update(_keyed(model, model._default_manager.filter(pk__in=ordered[start:start + SCAN_CHUNK])))
+        mine.update(_keyed(model, model._default_manager.filter(pk__in=ordered[start:start + SCAN_CHUNK]),
+                           stream=False))
     values = sorted({key for keys in mine.values() for _rule, key in keys})
     # Every look-alike of any of them: its keys and the values of its look-up columns.
     others: dict[int, Keys] = {}
     holders: dict[str, set[int]] = {}
     for start in range(0, len(values), SCAN_CHUNK):
         rows = _matching(model, values[start:start + SCAN_CHUNK]).values("pk", *dict.fromkeys((*fields, *lookup)))
-        for row in rows.iterator(chunk_size=2000):
+        for row in rows:  # the records holding these values: a few, read at once (see _keyed)
             others[row["pk"]] = make_keys(row)
             for field in lookup:
                 if row[field]:
