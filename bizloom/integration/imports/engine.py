@@ -11,12 +11,14 @@ queries, the external ids and natural keys its rows name and which of those reco
 user may read and change; then it decides row by row, in file order, as if each row were
 alone. New records of a declaration with ``prepare``/``bulk_save`` are validated in Python
 (``prepare`` raises what ``create`` would) and inserted together, with their audit entries,
-events and external ids, when the chunk ends. Anything that depends on a record written
-earlier in the same chunk (the file names the same key twice, a duplicate to update was
-created three rows above) first writes what is pending and then asks the database, so the
-outcome of every row is the one a row-by-row run gives. Updates go through the ``update``
-service one by one, each in a savepoint. If a bulk insert fails, its rows are created again
-one by one through ``create`` (each in a savepoint), which reports the row that fails.
+events and external ids, when the chunk ends — on the background writer's thread
+(:mod:`.writer`), while the engine reads the next chunk. Anything that depends on a record
+written earlier (the file names the same key twice, a duplicate to update was created three
+rows above, an update through the services) first waits for what is pending to be written and
+then asks the database, so the outcome of every row is the one a row-by-row run gives. Updates
+go through the ``update`` service one by one, each in a savepoint. If a bulk insert fails, its
+rows are created again one by one through ``create`` (each in a savepoint), which reports the
+row that fails.
 """
 
 from __future__ import annotations
