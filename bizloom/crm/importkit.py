@@ -99,6 +99,19 @@ def find_account(text: str, context: Any) -> Account:
     return context.resolve_record(text, Account, ACCOUNT_KEYS)  # type: ignore[no-any-return]
 
 
+def row_account(cells: Mapping[str, str], data: dict[str, Any], context: Any, errors: dict[str, str]) -> Account | None:
+    """The account the row's "account" cell names, put in ``data`` (or its error in ``errors``), read
+    before the other cells because the contact and other look-ups of the row depend on it."""
+    if "account" not in cells:
+        return None
+    try:
+        account = data["account"] = find_account(cells["account"], context)
+    except ValueError as exc:
+        errors["account"] = str(exc)
+        return None
+    return account
+
+
 def find_contact(text: str, context: Any, account: Account | None) -> Contact:
     """The contact ``text`` names: first by exact name among ``account``'s readable contacts, then
     by email, external id or name among every contact the importer may see."""

@@ -51,12 +51,7 @@ def build_activity(values: Mapping[str, str], context: Any, errors: dict[str, st
     """The activity service data of one row (account and contact as records, due as a local time)."""
     data: dict[str, Any] = {}
     cells = dict(importkit.clean(values))
-    account = None
-    if "account" in cells:
-        try:
-            account = data["account"] = importkit.find_account(cells["account"], context)
-        except ValueError as exc:
-            errors["account"] = str(exc)
+    account = importkit.row_account(cells, data, context, errors)
     for key, text in cells.items():
         try:
             if key == "account":

@@ -54,12 +54,7 @@ def build_contract(values: Mapping[str, str], context: Any, errors: dict[str, st
     """The contract service data of one row; the number stays a key for the engine's look-up."""
     data: dict[str, Any] = {}
     cells = dict(importkit.clean(values))
-    account = None
-    if "account" in cells:
-        try:
-            account = data["account"] = importkit.find_account(cells["account"], context)
-        except ValueError as exc:
-            errors["account"] = str(exc)
+    account = importkit.row_account(cells, data, context, errors)
     for key, text in cells.items():
         try:
             if key == "account":

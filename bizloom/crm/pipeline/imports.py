@@ -102,12 +102,7 @@ def build_opportunity(values: Mapping[str, str], context: Any, errors: dict[str,
     data.file_lines = context.cache.setdefault(_FILE_LINES, {})
     cells = dict(importkit.clean(values))
     line: dict[str, Any] = {}
-    account = None
-    if "account" in cells:
-        try:
-            account = data["account"] = importkit.find_account(cells["account"], context)
-        except ValueError as exc:
-            errors["account"] = str(exc)
+    account = importkit.row_account(cells, data, context, errors)
     pipeline: Pipeline | None = None
     if "pipeline" in cells:
         found = importkit.translated(Pipeline, cells["pipeline"], selectors.list_pipelines(active_only=True))
