@@ -183,22 +183,51 @@ def _json_default(fields: Sequence[Any]) -> Callable[[Any], Any]:
 
 
 def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequence[Any],
-                     rows: Sequence[Sequence[Any]]) -> tuple[str, tuple[str]]:
+                     rows: Sequence[Sequence[Any]]) -> tuple[str, tuple[Any, ...]]:
     """One SQLite ``INSERT … SELECT … FROM json_each(?)`` writing every row of ``rows`` (database parameters).
 
     The rows travel as one JSON array and SQLite takes each value back out with ``json_extract``,
     which gives the SQL value the parameter would have been (text, integer, real, NULL; true and
     false as 1 and 0, as SQLite stores booleans) and, for a JSON field's dict or list, its JSON
     text. One statement and one step for the whole chunk: no SQL text per row, no parameter
-    binding per value; the document is written by orjson (about five times json's speed). TypeError for a
-    value JSON cannot carry (bytes).
+    binding per value; the document is written by orjson (about five times json's speed). A column
+    whose value is the same in every row (a creation time, the importing user, a blank field) is one
+    parameter instead of a value in every row: ``json_extract`` costs SQLite about as much as the
+    row's insert itself. TypeError for a value JSON cannot carry (bytes).
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    picks = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(fields)))
-    document = orjson.dumps(rows, default=_json_default(fields), option=_ORJSON_OPTIONS).decode()
-    # Only quoted table and column names of the model go into the text; the values are the parameter.
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {picks} FROM json_each(?)", (document,)  # noqa: S608
+    default = _json_default(fields)
+    first = rows[0]
+    varying: list[int] = []
+    picks: list[str] = []
+    constants: list[Any] = []
+    for index in range(len(fields)):
+        value = first[index]
+        if all(row[index] == value and type(row[index]) is type(value) for row in rows):
+            picks.append("?")
+            constants.append(_sqlite_parameter(value, default))
+        else:
+            picks.append(f"json_extract(value, '$[{len(varying)}]')")
+            varying.append(index)
+    if len(varying) == len(fields):
+        sent: Sequence[Sequence[Any]] = rows
+    else:
+        take = operator.itemgetter(*varying) if varying else (lambda row: ())
+        sent = [take(row) for row in rows] if len(varying) != 1 else [[take(row)] for row in rows]
+    document = orjson.dumps(sent, default=default, option=_ORJSON_OPTIONS).decode()
+    # Only quoted table and column names of the model go into the text; the values are parameters.
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {', '.join(picks)} "  # noqa: S608
+            "FROM json_each(?)", (*constants, document))
+
+
+def _sqlite_parameter(value: Any, default: Callable[[Any], Any]) -> Any:
+    """The parameter that stores what ``json_extract`` of ``value`` in the document would have stored."""
+    if type(value) is dict or type(value) is list:
+        return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS).decode()
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return orjson.loads(orjson.dumps(value, default=default, option=_ORJSON_OPTIONS))
 
 
 def insert(model: type[models.Model], instances: Sequence[models.Model]) -> None:

@@ -190,9 +190,13 @@ def test_bulk_insert_stores_every_kind_of_value_as_save_does():
               dict(name="Acme", annual_revenue=None, is_customer=False, custom_data={}, notes=""),
               dict(name="零", annual_revenue=Decimal("0.00"), is_customer=False, custom_data={"x": None}, notes="=1+1")]
     saved = [Account.objects.create(owner=owner, **kw) for kw in values]
-    # when
+    # when: together (values that differ travel in the statement's document) and one by one (a value
+    # that is the same in every row of a statement is a parameter of its own)
     bulked = [Account(owner=owner, **kw) for kw in values]
     bulk.insert(Account, bulked)
+    alone = [Account(owner=owner, **kw) for kw in values]
+    for account in alone:
+        bulk.insert(Account, [account])
     # then: every concrete field reads back the same, except the key, the times of writing and the
     # name key that Account.save() derives (nothing calls save() on a bulk insert, as with bulk_create)
     names = [f.attname for f in Account._meta.concrete_fields
@@ -201,8 +205,9 @@ def test_bulk_insert_stores_every_kind_of_value_as_save_does():
     def stored(pk: int) -> dict[str, Any]:
         return dict(Account.objects.filter(pk=pk).values(*names).get())
 
-    for one, other in zip(saved, bulked, strict=True):
+    for one, other, single in zip(saved, bulked, alone, strict=True):
         assert stored(other.pk) == stored(one.pk)
+        assert stored(single.pk) == stored(one.pk)
 
 
 def old_variant_matching(index: DuplicateIndex[Any], record_id: Any, variants: list[dict[str, Any]]) -> list[Any]:
