@@ -122,7 +122,7 @@ def upload_batch(chunks: Iterator[bytes], *, filename: str, declaration: str, ac
         try:
             with read_table(path, filename=filename, encoding=encoding or None, sheet=sheet or None,
                             limits=limits) as table:
-                headers, detected = table.headers, table.detected
+                headers, detected, total = table.headers, table.detected, _count(table)
         except ImportFileError as exc:
             raise _file_error(exc) from None
     except BaseException:
@@ -141,8 +141,15 @@ def upload_batch(chunks: Iterator[bytes], *, filename: str, declaration: str, ac
         user=actor, declaration=spec.key, filename=filename[:255], sha256=sha256, size=size, file_path=relative,
         file_format=detected.format, encoding=encoding if encoding else (detected.encoding or ""),
         detected_encoding=detected.encoding or "", encoding_confidence=detected.confidence,
-        sheet=detected.sheet or sheet or "", headers=headers, mapping=mapping, options=clean_options)
+        sheet=detected.sheet or sheet or "", headers=headers, mapping=mapping, options=clean_options,
+        rows_total=total)
     return batch
+
+
+def _count(table: Any) -> int:
+    """The rows of an open table (read to the end: a file over the row limit, or broken further down,
+    is refused on upload rather than when it runs)."""
+    return sum(1 for _row in table.rows)
 
 
 @transaction.atomic
@@ -160,7 +167,7 @@ def reread_batch(batch: ImportBatch, *, encoding: str = "", sheet: str = "", act
     try:
         with read_table(batch_path(batch), filename=batch.filename, encoding=encoding or None, sheet=sheet or None,
                         ) as table:
-            headers, detected = table.headers, table.detected
+            headers, detected, total = table.headers, table.detected, _count(table)
     except ImportFileError as exc:
         raise _file_error(exc) from None
     proposal = match_headers(headers, spec.field_specs(actor))
@@ -171,7 +178,8 @@ def reread_batch(batch: ImportBatch, *, encoding: str = "", sheet: str = "", act
     batch.headers, batch.mapping = headers, mapping
     batch.encoding = encoding or (detected.encoding or "")
     batch.sheet = detected.sheet or sheet or ""
-    batch.save(update_fields=["headers", "mapping", "encoding", "sheet"])
+    batch.rows_total = total
+    batch.save(update_fields=["headers", "mapping", "encoding", "sheet", "rows_total"])
     return batch
 
 
@@ -252,9 +260,12 @@ def read_progress(batch: ImportBatch) -> tuple[int, int]:
 
 
 def _count_rows(path: Path, batch: ImportBatch) -> int:
+    """The rows of the batch's file: counted on upload (and when it is read again another way), else now."""
+    if batch.rows_total:
+        return batch.rows_total
     with read_table(path, filename=batch.filename, encoding=batch.encoding or None,
                     sheet=batch.sheet or None) as table:
-        return sum(1 for _row in table.rows)
+        return _count(table)
 
 
 def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:

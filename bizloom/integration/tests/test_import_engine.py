@@ -413,6 +413,20 @@ def test_unreadable_file_is_refused_with_its_code_and_not_kept(importer, media_r
     assert not list((media_root / "imports").glob("*"))
 
 
+def test_upload_counts_the_rows_and_refuses_a_file_over_the_row_limit(importer, media_root):
+    from bizloom.integration.importing import Limits
+
+    rows = [[f"客户{i}", "", "", "", "", "", "", ""] for i in range(6)]
+    # the count is known before any run (the progress bar's total; the runs do not read the file twice)
+    assert upload(importer, csv_bytes(HEADER, rows)).rows_total == 6
+    # a file over the limit is refused on upload, with its code, and not kept
+    with pytest.raises(ValidationFailed) as caught:
+        upload(importer, csv_bytes(HEADER, rows), limits=Limits(max_rows=5), confirm_duplicate_file=True)
+    assert caught.value.code == "too_many_rows"
+    assert ImportBatch.objects.count() == 1
+    assert len(list((media_root / "imports").glob("*"))) == 1
+
+
 def test_custom_fields_are_matched_validated_and_written(importer):
     # given: two custom fields of accounts, one of them a number
     from bizloom.platform.customfields import services as cf_services
