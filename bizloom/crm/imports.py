@@ -8,6 +8,7 @@ arguments of ``ImportDeclaration`` and uses only what the engine hands to ``buil
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -32,6 +33,7 @@ from bizloom.platform.audit import services as audit
 from bizloom.platform.audit.models import AuditEntry
 from bizloom.platform.customfields.services import validate_custom_values
 from bizloom.platform.events import publish_many
+from bizloom.platform.models import User
 
 ACCOUNT_IMPORT_FIELDS = ["name", "code", "industry", "tier", "city", "phone", "email", "website",
                          "annual_revenue", "currency", "is_customer", "is_supplier", "owner", "notes"]
@@ -262,34 +264,11 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
     set since ``instance`` was made as a new ``model()``: the others hold their defaults, whose
     answer is the same every time (:func:`_failing_defaults`), so only those are checked again.
     """
-    excluded = frozenset(exclude)
-    checks = _field_checks(type(instance))
-    if changed is not None:  # those fields (and the failing defaults), in the model's order
-        wanted = frozenset(changed) | _failing_defaults(type(instance))
-        checks = tuple(check for check in checks if check.name in wanted)
-    loaded = instance.__dict__
     errors: dict[str, list[ValidationError]] = {}
-    for check in checks:
-        if check.name in excluded:
-            continue
-        attname = check.attname
-        value = loaded[attname] if attname in loaded else getattr(instance, attname)
-        kind = check.kind
-        if kind == _TEXT and type(value) is str:  # the commonest case first, inline
-            if value == "":
-                if check.blank:
-                    continue
-            elif (check.max_length is None or len(value) <= check.max_length) and (
-                    not check.email or (len(value) <= 254 and PLAIN_EMAIL_RE.fullmatch(value) is not None)):
-                continue
-        elif value is None and check.blank:
-            continue
-        elif check.blank and value in check.empty_values:
-            continue
-        elif _passes(check, value):
-            continue
+    for check in _unsure(_checks(type(instance), exclude, changed), instance.__dict__):
         try:
-            setattr(instance, attname, check.field.clean(value, instance))
+            value = getattr(instance, check.attname)  # also a deferred field, which the values lack
+            setattr(instance, check.attname, check.field.clean(value, instance))
         except ValidationError as failure:
             failure.__traceback__ = None  # else it holds this frame, which holds it: a cycle only the GC frees
             errors[check.name] = failure.error_list
@@ -304,6 +283,66 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
     if not failures:
         return {}
     return ValidationError(failures).message_dict
+
+
+def clean_values(model: type[models.Model], values: dict[str, Any], exclude: Iterable[str] = (),
+                 changed: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """:func:`clean_fields` of a new ``model`` record held as its column values (``values`` by attname).
+
+    When every value passes the direct tests (and the model has no ``clean()`` of its own) nothing
+    else is needed; otherwise an instance is made of the values, :func:`clean_fields` checks it, and
+    the values it converted are written back into ``values``.
+    """
+    checks = _checks(model, exclude, changed)
+    if model.clean is models.Model.clean and not _unsure(checks, values):
+        return {}
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    errors = clean_fields(instance, exclude, changed)
+    for check in checks:
+        values[check.attname] = instance.__dict__[check.attname]
+    return errors
+
+
+def _checks(model: type[models.Model], exclude: Iterable[str], changed: Iterable[str] | None,
+            ) -> tuple[_FieldCheck, ...]:
+    checks = _field_checks(model)
+    if changed is not None:  # those fields (and the failing defaults), in the model's order
+        wanted = frozenset(changed) | _failing_defaults(model)
+        checks = tuple(check for check in checks if check.name in wanted)
+    if exclude:
+        excluded = frozenset(exclude)
+        checks = tuple(check for check in checks if check.name not in excluded)
+    return checks
+
+
+_ABSENT = object()
+
+
+def _unsure(checks: Iterable[_FieldCheck], values: Mapping[str, Any]) -> list[_FieldCheck]:
+    """The checks whose value the direct tests cannot accept: those need Django's ``Field.clean``."""
+    unsure = []
+    for check in checks:
+        value = values.get(check.attname, _ABSENT)
+        kind = check.kind
+        if kind == _TEXT and type(value) is str:  # the commonest case first, inline
+            if value == "":
+                if check.blank:
+                    continue
+            elif (check.max_length is None or len(value) <= check.max_length) and (
+                    not check.email or (len(value) <= 254 and PLAIN_EMAIL_RE.fullmatch(value) is not None)):
+                continue
+        elif value is _ABSENT:
+            pass
+        elif value is None and check.blank:
+            continue
+        elif check.blank and value in check.empty_values:
+            continue
+        elif _passes(check, value):
+            continue
+        unsure.append(check)
+    return unsure
 
 
 @functools.cache
@@ -334,10 +373,51 @@ def new_contact() -> Contact:
     return contact
 
 
+class NewContact:
+    """A contact that :func:`prepare_contact` validated and :func:`save_contacts` inserts, held as its
+    column values (``values`` by attname) and the records its foreign keys name (``owner``,
+    ``account``) rather than as a ``Contact``: building a model instance and reading it back through
+    its field descriptors cost more than all the rest of an imported row. To the import engine it
+    reads like the contact: ``pk`` (set when its key is reserved), ``str()`` as ``Contact.__str__``,
+    and each column as an attribute."""
+
+    __slots__ = ("account", "owner", "pk", "values")
+    pk: Any
+
+    def __init__(self, values: dict[str, Any], owner: Any, account: Any) -> None:
+        self.values, self.owner, self.account, self.pk = values, owner, account, None
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __str__(self) -> str:
+        return Contact.__str__(self)  # type: ignore[arg-type]  # it reads the contact's columns
+
+    @classmethod
+    def of(cls, contact: Contact) -> NewContact:
+        """The column values of a new ``contact`` instance (and the owner and account it holds)."""
+        cached = contact._state.fields_cache
+        return cls({f.attname: getattr(contact, f.attname) for f in Contact._meta.concrete_fields},
+                   cached.get("owner"), cached.get("account"))
+
+
+@functools.cache
+def _contact_columns() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
+    """The attnames a new contact's row is inserted with (all concrete fields but the key, in the model's
+    order), those stamped with the time of writing (``auto_now``/``auto_now_add``), and the attname of
+    each foreign key by field name."""
+    fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+    stamped = tuple(f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+    return tuple(f.attname for f in fields), stamped, {f.name: f.attname for f in fields if f.is_relation}
+
+
 _CUSTOM_DEFAULTS = ("crm.contact", "custom field defaults")
 
 
-def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
+def prepare_contact(data: Mapping[str, Any], context: Any) -> NewContact:
     """Everything ``create_contact(data, allow_duplicate=True)`` does before it saves, without writing.
 
     Same normalisation, same assignment and consent stamps, same validation and the same
@@ -345,9 +425,14 @@ def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
     ``context`` is the engine's ``BuildContext`` (``context.user`` imports). Foreign keys the
     import resolved among readable records (owner, account) are not looked up again; any other
     account goes through ``access.check_reference`` as in the service. Linked "other accounts"
-    are not importable, so a prepared contact has none. Model validation is :func:`clean_fields`
-    of the fields set here (``full_clean``'s checks, decided once per model) since contacts have
-    no unique fields or constraints; ``full_clean`` itself if they ever do.
+    are not importable, so a prepared contact has none.
+
+    The contact is built as its column values (:class:`NewContact`): a blank ``Contact()``'s
+    attributes with the row's values set as ``records.assign`` sets them, validated by
+    :func:`clean_values` of the fields set (``full_clean``'s checks, decided once per model; contacts
+    have no unique fields or constraints). Anything out of the ordinary (a foreign key that is not a
+    record of its model, listeners to the model's init signals, database rules) goes through a real
+    ``Contact`` and ``full_clean`` instead.
     """
     actor = context.user
     values, errors = services._normalize_contact(data)  # noqa: SLF001 - the contact services' own rules
@@ -355,30 +440,61 @@ def prepare_contact(data: Mapping[str, Any], context: Any) -> Contact:
     account = values.get("account")
     if account is not None and getattr(account, "_import_readable_by", None) != actor.pk:
         access.check_reference(actor, account, field="account")
-    contact = new_contact()
+    blank = _blank_contact()
+    if (blank is None or _has_database_rules() or not isinstance(values["owner"], User)
+            or not (account is None or isinstance(account, Account))):
+        return NewContact.of(_prepare_instance(values, errors, actor, context))
     custom_defaults = None
     if "custom_fields" not in values:  # the same defaults for every row of the run: validated once
         custom_defaults = context.cache.get(_CUSTOM_DEFAULTS)
         if custom_defaults is None:
             custom_defaults = context.cache[_CUSTOM_DEFAULTS] = validate_custom_values(Contact, {}, user=actor)
-    records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",),
-                   new_custom_data=custom_defaults)
-    changed = [*values, "custom_data"] if "custom_fields" in values else list(values)  # else the defaults (valid JSON)
+    attributes, fresh = blank
+    row = attributes.copy()
+    for attname, default in fresh:
+        row[attname] = default()
+    # what records.assign does, in its order: custom values, unknown names, then each field
+    if custom_defaults is None:
+        row["custom_data"] = validate_custom_values(Contact, values.pop("custom_fields"), user=actor)
+        changed = [*values, "custom_data"]
+    else:
+        row["custom_data"] = records.copy_custom_data(custom_defaults)
+        changed = list(values)  # the defaults are valid JSON
+    records.refuse_unknown(values, services.CONTACT_WRITABLE_FIELDS)
+    relations = _contact_columns()[2]
+    for name, value in values.items():
+        if name in relations:
+            row[relations[name]] = None if value is None else value.pk
+        elif name != "accounts":
+            row[name] = value.strip() if isinstance(value, str) else value
+    for flag, stamp in services.CONTACT_CONSENTS:
+        if row[flag]:
+            row[stamp] = _now()
+            changed.append(stamp)
+    fields = {name: list(messages) for name, messages in errors.items()}
+    verified = [name for name in ("owner", "account") if row[relations[name]] is not None]
+    for name, messages in clean_values(Contact, row, verified, changed).items():
+        fields.setdefault(name, []).extend(messages)
+    if fields:
+        raise ValidationFailed(gettext("Please correct the errors below."), fields=fields)
+    return NewContact(row, values["owner"], account)
+
+
+def _prepare_instance(values: dict[str, Any], errors: dict[str, list[str]], actor: Any, context: Any) -> Contact:
+    """:func:`prepare_contact` through a ``Contact`` instance (``records.assign``, ``full_clean``)."""
+    contact = new_contact()
+    records.assign(contact, values, writable=services.CONTACT_WRITABLE_FIELDS, actor=actor, skip=("accounts",))
     for flag, stamp in services.CONTACT_CONSENTS:
         if getattr(contact, flag):
             setattr(contact, stamp, _now())
-            changed.append(stamp)
     fields = {name: list(messages) for name, messages in errors.items()}
     verified = [name for name in ("owner", "account") if getattr(contact, f"{name}_id") is not None]
-    if _has_database_rules():
-        try:
-            contact.full_clean(exclude=verified)
-        except ValidationError as failure:
-            for name, messages in failure.message_dict.items():
-                fields.setdefault(name, []).extend(str(message) for message in messages)
-    else:
-        for name, messages in clean_fields(contact, verified, changed).items():
-            fields.setdefault(name, []).extend(messages)
+    try:
+        contact.full_clean(exclude=verified, validate_unique=_has_database_rules(),
+                           validate_constraints=_has_database_rules())
+    except ValidationError as failure:
+        for name, messages in failure.message_dict.items():
+            fields.setdefault(name, []).extend(str(message) for message in messages)
     if fields:
         raise ValidationFailed(gettext("Please correct the errors below."), fields=fields)
     return contact
@@ -390,25 +506,34 @@ def _now() -> Any:
     return timezone.now()
 
 
-def save_contacts(contacts: list[Contact], actor: Any, writes: Any) -> None:
-    """Insert prepared contacts at once through the engine's write group ``writes`` (``insert``,
-    ``insert_values``: rows without model instances, ``after_write``), with one "create" audit
-    entry each and one ContactCreated event each (``publish_many``): what ``create_contact``
-    records, in bulk. The audit changes are ``audit.creation_changes``, which equals the
-    service's ``diff(None, snapshot)`` (a new contact links no other accounts)."""
-    writes.insert(Contact, contacts)
+def save_contacts(contacts: list[NewContact], actor: Any, writes: Any) -> None:
+    """Insert prepared contacts at once through the engine's write group ``writes`` (``insert_values``:
+    rows without model instances; ``after_write``), with one "create" audit entry each and one
+    ContactCreated event each (``publish_many``): what ``create_contact`` records, in bulk. The audit
+    changes are ``audit.creation_changes_of`` the columns, which equals the service's
+    ``diff(None, snapshot)`` (a new contact links no other accounts)."""
+    columns, stamped, _relations = _contact_columns()
+    now = writes.now
+    take = operator.itemgetter(*columns)
+    rows = []
+    for contact in contacts:
+        values = contact.values
+        for attname in stamped:
+            values[attname] = now
+        rows.append(take(values))
+    for contact, key in zip(contacts, writes.insert_values(Contact, columns, rows, returning=True), strict=True):
+        contact.pk = contact.values["id"] = key
     context = middleware_context.current()
     content_type = ContentType.objects.get_for_model(Contact).pk
-    now = writes.now
     create = AuditEntry.Action.CREATE
     channel, request_id, actor_id, repr_max = context.channel, context.request_id, actor.pk, audit.REPR_MAX
-    changes, references = audit.creation_changes, {}  # type: ignore[var-annotated]
+    changes, references = audit.creation_changes_of, {}  # type: ignore[var-annotated]
     writes.insert_values(AuditEntry, AUDIT_COLUMNS, [
         (content_type, str(contact.pk), str(contact)[:repr_max], create, actor_id, channel, request_id, now,
-         changes(contact, references))
+         changes(Contact, contact.values, {"owner": contact.owner, "account": contact.account}, references))
         for contact in contacts])
-    publish_many([ContactCreated(contact_id=contact.pk, account_id=contact.account_id, owner_id=contact.owner_id,
-                                 actor_id=actor_id) for contact in contacts],
+    publish_many([ContactCreated(contact_id=contact.pk, account_id=contact.values["account_id"],
+                                 owner_id=contact.values["owner_id"], actor_id=actor_id) for contact in contacts],
                  insert_values=writes.insert_values, after_write=writes.after_write)
 
 

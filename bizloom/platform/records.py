@@ -59,14 +59,24 @@ def assign(instance: models.Model, data: Mapping[str, Any], *, writable: Iterabl
         data = {k: v for k, v in data.items() if k != CUSTOM_FIELDS_KEY}
     elif instance.pk is None and hasattr(instance, "custom_data"):
         target.custom_data = (validate_custom_values(type(instance), {}, user=actor) if new_custom_data is None
-                              else {k: list(v) if isinstance(v, list) else v for k, v in new_custom_data.items()})
+                              else copy_custom_data(new_custom_data))
+    refuse_unknown(data, writable)
+    for name, value in data.items():
+        if name not in skip:
+            setattr(instance, name, value.strip() if isinstance(value, str) else value)
+
+
+def refuse_unknown(data: Mapping[str, Any], writable: Iterable[str]) -> None:
+    """DomainError (``unknown_fields``) naming the keys of ``data`` outside ``writable``, if any."""
     unknown = data.keys() - (writable if isinstance(writable, set | frozenset) else set(writable))
     if unknown:
         raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
                           code="unknown_fields", fields={name: [_("Unknown field.")] for name in unknown})
-    for name, value in data.items():
-        if name not in skip:
-            setattr(instance, name, value.strip() if isinstance(value, str) else value)
+
+
+def copy_custom_data(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """A new record's own copy of ``validate_custom_values(model, {})``'s result (lists are not shared)."""
+    return {k: list(v) if isinstance(v, list) else v for k, v in defaults.items()}
 
 
 def owner_id(state: Snapshot | None) -> int | None:

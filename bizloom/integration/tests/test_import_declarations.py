@@ -15,6 +15,7 @@ from django.db import DatabaseError
 
 from bizloom.common.errors import PermissionDeniedError, ValidationFailed
 from bizloom.crm import services as crm_services
+from bizloom.crm.events import ContactCreated
 from bizloom.crm.models import Account, Contact
 from bizloom.integration.imports import declarations, selectors, services
 from bizloom.integration.models import ExternalId, ImportBatch
@@ -214,29 +215,60 @@ def test_fast_path_gives_the_same_outcomes_as_the_services_row_by_row(importer, 
     assert comparable(fast) == comparable(slow)
 
 
+FULL_HEADER = ["姓名", "客户", "职位", "部门", "手机", "办公电话", "邮箱", "微信", "生日", "同意邮件", "同意短信",
+               "备注"]
+FULL_ROWS = [
+    ["张伟", "星辰贸易有限公司", "采购经理", "", "138 1234 5678", "", "Zhang.Wei@XingChen.cn", "", "1985/3/5", "是", "",
+     ""],
+    ["  李　娜 ", "91310000MA1FL8XQ30", "ｃｅｏ", "财务部", "", "021-6234 5678", "", "ｗｘ＿lina", "", "否", "是",
+     "第一行\n第二行"],
+    ["Ｍａｒｙ Smith", "", "", "Sales", "+44 20 7946 0958", "13900002222", "MARY@EXAMPLE.COM", "", "2001年2月3日", "",
+     "yes", "=1+1"],
+]
+
+
 def test_fast_path_writes_what_create_contact_writes(importer, accounts, django_capture_on_commit_callbacks):
-    # given
-    content = csv_bytes(CONTACT_HEADER, [CONTACT_ROWS[0]])
-    outbox_before = OutboxMessage.objects.count()
+    # given: rows that use every importable field (width folding, phones, consents, dates, quotes)
+    content = csv_bytes(FULL_HEADER, FULL_ROWS)
     # when: the bulk path
-    run(upload(importer, content, "crm.contact"), importer, dry_run=False)
-    imported = Contact.objects.get()
-    # and the service, for the same values
-    reference = crm_services.create_contact({"name": "张伟", "account": accounts["xc"], "position": "采购经理",
-                                             "mobile": "138 1234 5678", "email": "Zhang.Wei@XingChen.cn",
-                                             "birthday": imported.birthday, "consent_email": True},
-                                            actor=importer, allow_duplicate=True)
-    # then
+    batch = run(upload(importer, content, "crm.contact"), importer, dry_run=False)
+    assert batch.created_count == len(FULL_ROWS), outcomes(batch)
+    imported = list(Contact.objects.order_by("pk"))
+    # and the service row by row, through the engine (the same cells, the same file)
+    slow_declaration = dataclasses.replace(declarations.get_declaration("crm.contact"), prepare=None, bulk_save=None)
+    declarations._REGISTRY["crm.contact"], fast_declaration = slow_declaration, declarations._REGISTRY["crm.contact"]
+    try:
+        run(upload(importer, content, "crm.contact", confirm_duplicate_file=True,
+                   options={"duplicates": "create"}), importer, dry_run=False)
+    finally:
+        declarations._REGISTRY["crm.contact"] = fast_declaration
+    reference = list(Contact.objects.order_by("pk"))[len(FULL_ROWS):]
+    # then: the same columns, the same audit entries and the same events
     ct = ContentType.objects.get_for_model(Contact)
+    varying = {"id", "created_at", "updated_at", "consent_email_at", "consent_sms_at"}
+
+    def stored(contact: Contact) -> dict[str, Any]:
+        columns = {f.attname: getattr(contact, f.attname) for f in Contact._meta.concrete_fields}
+        stamps = {name: columns[name] is not None for name in ("consent_email_at", "consent_sms_at")}
+        return {**{k: v for k, v in columns.items() if k not in varying}, **stamps}
 
     def changes(contact: Contact) -> dict[str, Any]:
         entry = AuditEntry.objects.get(content_type=ct, object_id=str(contact.pk), action="create")
-        data = dict(entry.changes)
-        data.pop("consent_email_at")
-        return data
+        assert (entry.object_repr, entry.actor_id, entry.channel) == (contact.name, importer.pk, "import")
+        return {k: v for k, v in entry.changes.items() if k not in varying}
 
-    assert changes(imported) == changes(reference)
-    assert OutboxMessage.objects.count() - outbox_before in (0, 2)  # one event each, if anything subscribes
+    def event(contact: Contact) -> list[tuple[str, dict[str, Any]]]:
+        messages = OutboxMessage.objects.filter(event_name=ContactCreated.name, payload__contact_id=contact.pk)
+        found = [(m.handler, {k: v for k, v in m.payload.items() if k != "contact_id"}) for m in messages]
+        assert found  # the duplicate queue subscribes to new contacts
+        return sorted(found, key=str)
+
+    for fast, slow in zip(imported, reference, strict=True):
+        assert stored(fast) == stored(slow)
+        assert changes(fast) == changes(slow)
+        assert event(fast) == event(slow)
+    assert stored(imported[1])["consent_sms_at"]
+    assert imported[1].name == "李 娜"
 
 
 def test_failed_bulk_insert_falls_back_to_the_service_row_by_row(importer, accounts, monkeypatch):

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from bizloom.crm.duplicates import RULE_ORDER, DuplicateIndex, person_key
 from bizloom.crm.events import ContactCreated
-from bizloom.crm.imports import CONTACT_FIELDS, _contact_variants, clean_fields, new_contact
+from bizloom.crm.imports import CONTACT_FIELDS, _contact_variants, clean_fields, clean_values, new_contact
 from bizloom.crm.models import Account, Contact
 from bizloom.crm.normalize import _fold_width, fold_width
 from bizloom.integration.imports import bulk
@@ -79,6 +79,25 @@ def test_clean_fields_reports_and_converts_what_full_clean_does(values, exclude)
     # then: the same messages in the same order, and the same cleaned values
     assert fast_errors == slow_errors
     assert state(fast) == state(slow)
+
+
+@SLOW_SETTINGS
+@given(contact_values(), st.sampled_from([[], ["owner", "account"], ["name"]]),
+       st.sets(st.sampled_from(["name", "email", "mobile", "birthday", "consent_email", "custom_data"])))
+def test_clean_values_reports_and_converts_what_full_clean_does(values, exclude, changed):
+    # given: a new contact's column values with some fields set, and the same contact as an instance
+    slow = Contact(**{k: v for k, v in values.items() if k in changed})
+    columns = {f.attname: getattr(slow, f.attname) for f in Contact._meta.concrete_fields}
+    # when
+    errors = clean_values(Contact, columns, exclude, changed)
+    try:
+        slow.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        slow_errors: dict[str, list[str]] = {}
+    except ValidationError as failure:
+        slow_errors = failure.message_dict
+    # then: the same messages, and the values full_clean converted converted the same way
+    assert errors == slow_errors
+    assert columns == {f.attname: getattr(slow, f.attname) for f in Contact._meta.concrete_fields}
 
 
 @given(st.one_of(TEXT, st.text(max_size=30), st.text(alphabet=HAN, max_size=12),

@@ -18,7 +18,7 @@ import datetime as dt
 import decimal
 import functools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -73,7 +73,11 @@ def _field_value(instance: models.Model, field: models.Field[Any, Any]) -> Any:
         if getattr(instance, field.attname) is None:
             return None
         return reference(getattr(instance, field.name))
-    value = getattr(instance, field.attname)
+    return _column_json(field, getattr(instance, field.attname))
+
+
+def _column_json(field: models.Field[Any, Any], value: Any) -> Any:
+    """The audited JSON of a (non-relation) field's value."""
     if isinstance(value, decimal.Decimal) and isinstance(field, models.DecimalField) and value.is_finite():
         # Compare at the column's scale: "12.34" typed in and "12.3400" read back are the same value.
         try:
@@ -116,7 +120,6 @@ def _audited_fields(model: type[models.Model], ignored: frozenset[str]) -> tuple
 
 
 _PLAIN_TYPES = frozenset({str, bool, int, float})
-_DEFERRED = object()
 
 
 def creation_changes(instance: models.Model, references: dict[int, Any] | None = None) -> Changes:
@@ -129,19 +132,31 @@ def creation_changes(instance: models.Model, references: dict[int, Any] | None =
     remembers :func:`reference` per referenced object, so the owner's name is built once, not per record.
     """
     ignored: frozenset[str] = getattr(instance, "audit_ignore", frozenset())
-    changes: Changes = {}
     loaded = instance.__dict__
-    related = instance._state.fields_cache  # the referenced objects already at hand (as the descriptor reads them)
-    for field, name, attname, is_relation in _audited_fields(type(instance), frozenset(ignored)):
-        value = loaded.get(attname, _DEFERRED)
-        if value is _DEFERRED:
-            value = getattr(instance, attname)  # a deferred field: loads it
+    for _field, _name, attname, _is_relation in _audited_fields(type(instance), frozenset(ignored)):
+        if attname not in loaded:
+            getattr(instance, attname)  # a deferred field: loads it
+    return creation_changes_of(type(instance), loaded, instance._state.fields_cache, references,
+                               load=lambda name: getattr(instance, name), ignored=ignored)
+
+
+def creation_changes_of(model: type[models.Model], values: Mapping[str, Any], related: Mapping[str, Any],
+                        references: dict[int, Any] | None = None, *, load: Callable[[str], Any] | None = None,
+                        ignored: frozenset[str] | None = None) -> Changes:
+    """:func:`creation_changes` of a new ``model`` record given as its column values (``values`` by
+    attname, as a bulk writer holds them, ``custom_data`` included) and the records its foreign keys
+    point to (``related`` by field name; one that is missing or has another key is read, or
+    ``load(name)`` gives it)."""
+    skipped = frozenset(ignored if ignored is not None else getattr(model, "audit_ignore", ()))
+    changes: Changes = {}
+    for field, name, attname, is_relation in _audited_fields(model, skipped):
+        value = values[attname]
         if value is None:
             continue
         if is_relation:
             target = related.get(name)
             if target is None or target.pk != value:
-                target = getattr(instance, name)
+                target = load(name) if load is not None else field.related_model._base_manager.get(pk=value)
             if references is None:
                 changes[name] = [None, reference(target)]
             else:
@@ -152,9 +167,9 @@ def creation_changes(instance: models.Model, references: dict[int, Any] | None =
         elif type(value) in _PLAIN_TYPES:
             if value != "":
                 changes[name] = [None, value]
-        elif not _is_blank(value := _field_value(instance, field)):
+        elif not _is_blank(value := _column_json(field, value)):
             changes[name] = [None, value]
-    custom = getattr(instance, CUSTOM_DATA_FIELD, None)
+    custom = values.get(CUSTOM_DATA_FIELD)
     if isinstance(custom, Mapping):
         for key, raw in custom.items():
             value = to_json(raw)
