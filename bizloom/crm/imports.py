@@ -307,6 +307,22 @@ def clean_values(model: type[models.Model], values: dict[str, Any], exclude: Ite
 
 def _checks(model: type[models.Model], exclude: Iterable[str], changed: Iterable[str] | None,
             ) -> tuple[_FieldCheck, ...]:
+    """The checks of the fields set (``changed``; all when None) and the failing defaults, less ``exclude``."""
+    key = (model, tuple(exclude), None if changed is None else tuple(changed))
+    found = _CHECKS.get(key)
+    if found is None:
+        if len(_CHECKS) > 1000:  # a long-lived worker meets many mappings: keep the memo small
+            _CHECKS.clear()
+        found = _CHECKS[key] = _choose_checks(model, key[1], key[2])
+    return found
+
+
+_CHECKS: dict[tuple[Any, ...], tuple[_FieldCheck, ...]] = {}
+""":func:`_checks` by its arguments: an import's rows set the same few combinations of fields."""
+
+
+def _choose_checks(model: type[models.Model], exclude: Iterable[str], changed: Iterable[str] | None,
+                   ) -> tuple[_FieldCheck, ...]:
     checks = _field_checks(model)
     if changed is not None:  # those fields (and the failing defaults), in the model's order
         wanted = frozenset(changed) | _failing_defaults(model)
@@ -381,11 +397,12 @@ class NewContact:
     reads like the contact: ``pk`` (set when its key is reserved), ``str()`` as ``Contact.__str__``,
     and each column as an attribute."""
 
-    __slots__ = ("account", "owner", "pk", "values")
+    __slots__ = ("account", "label", "owner", "pk", "values")
     pk: Any
 
     def __init__(self, values: dict[str, Any], owner: Any, account: Any) -> None:
         self.values, self.owner, self.account, self.pk = values, owner, account, None
+        self.label: str = Contact.__str__(self)  # type: ignore[arg-type]  # it reads the contact's columns
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -394,7 +411,7 @@ class NewContact:
             raise AttributeError(name) from None
 
     def __str__(self) -> str:
-        return Contact.__str__(self)  # type: ignore[arg-type]  # it reads the contact's columns
+        return self.label
 
     @classmethod
     def of(cls, contact: Contact) -> NewContact:

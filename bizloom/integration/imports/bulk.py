@@ -138,6 +138,14 @@ def _keeps_none(field: models.Field[Any, Any]) -> bool:
     return type(field).__module__.startswith("django.db.models.fields") and not isinstance(field, models.JSONField)
 
 
+def row_reader(fields: Sequence[models.Field[Any, Any]]) -> Callable[[models.Model], Sequence[Any]]:
+    """The Python values of one instance, one per field (every attribute read at once, ``attrgetter``)."""
+    read = operator.attrgetter(*(f.attname for f in fields))
+    if len(fields) == 1:
+        return lambda obj: (read(obj),)
+    return read
+
+
 def row_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[models.Model], list[Any]]:
     """The database parameters of one instance, field by field: every attribute read at once
     (``attrgetter``), then converted only where the database needs it (no ``pre_save``)."""
@@ -184,41 +192,71 @@ def _json_default(fields: Sequence[Any]) -> Callable[[Any], Any]:
 
 def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequence[Any],
                      rows: Sequence[Sequence[Any]]) -> tuple[str, tuple[Any, ...]]:
-    """One SQLite ``INSERT … SELECT … FROM json_each(?)`` writing every row of ``rows`` (database parameters).
+    """One SQLite ``INSERT … SELECT … FROM json_each(?)`` writing every row of ``rows`` (Python values,
+    one per field; converted here as :func:`values_builder` converts them).
 
     The rows travel as one JSON array and SQLite takes each value back out with ``json_extract``,
     which gives the SQL value the parameter would have been (text, integer, real, NULL; true and
     false as 1 and 0, as SQLite stores booleans) and, for a JSON field's dict or list, its JSON
     text. One statement and one step for the whole chunk: no SQL text per row, no parameter
-    binding per value; the document is written by orjson (about five times json's speed). A column
-    whose value is the same in every row (a creation time, the importing user, a blank field) is one
-    parameter instead of a value in every row: ``json_extract`` costs SQLite about as much as the
-    row's insert itself. TypeError for a value JSON cannot carry (bytes).
+    binding per value; the document is written by orjson (about five times json's speed).
+
+    The work is done column by column. A column whose value is the same in every row (a creation
+    time, the importing user, a blank field: :func:`_same_in_every_row`) is converted once and sent
+    as one parameter — ``json_extract`` costs SQLite about as much as the row's insert itself; the
+    other columns are converted value by value where the database needs it. ValueError for a row
+    of the wrong width; TypeError for a value JSON cannot carry (bytes).
     """
+    width = len(fields)
+    if set(map(len, rows)) != {width}:
+        raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
+    names = ", ".join(quote(str(f.column)) for f in fields)
     default = _json_default(fields)
-    first = rows[0]
-    varying: list[int] = []
     picks: list[str] = []
     constants: list[Any] = []
-    for index in range(len(fields)):
-        value = first[index]
-        if all(row[index] == value and type(row[index]) is type(value) for row in rows):
+    varying: list[Sequence[Any]] = []
+    column: Sequence[Any]
+    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
+        convert = _value_converter(field, connection)
+        none_as_is = _keeps_none(field)
+        if _same_in_every_row(column):
+            value = column[0]
+            if convert is not None and (value is not None or not none_as_is):
+                value = convert(value)
             picks.append("?")
             constants.append(_sqlite_parameter(value, default))
-        else:
-            picks.append(f"json_extract(value, '$[{len(varying)}]')")
-            varying.append(index)
-    if len(varying) == len(fields):
-        sent: Sequence[Sequence[Any]] = rows
-    else:
-        take = operator.itemgetter(*varying) if varying else (lambda row: ())
-        sent = [take(row) for row in rows] if len(varying) != 1 else [[take(row)] for row in rows]
+            continue
+        if convert is not None:
+            column = [convert(value) if value is not None or not none_as_is else None for value in column]
+        picks.append(f"json_extract(value, '$[{len(varying)}]')")
+        varying.append(column)
+    sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)  # one element per row, always
     document = orjson.dumps(sent, default=default, option=_ORJSON_OPTIONS).decode()
     # Only quoted table and column names of the model go into the text; the values are parameters.
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {', '.join(picks)} "  # noqa: S608
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
             "FROM json_each(?)", (*constants, document))
+
+
+_EXACT_TYPES = frozenset({int, float, bool})
+
+
+def _same_in_every_row(column: Sequence[Any]) -> bool:
+    """Whether every value of ``column`` would be stored as the first one is.
+
+    Equal texts and ``None`` are stored alike; numbers only when their types agree too (``1 == True
+    == 1.0``); empty dicts and lists alike; anything else (times, decimals: ``Decimal("1.0") ==
+    Decimal("1.00")`` but their texts differ) only when it is the very same object in every row.
+    """
+    first = column[0]
+    kind = type(first)
+    if kind is str or first is None:
+        return column.count(first) == len(column)
+    if kind in _EXACT_TYPES:
+        return column.count(first) == len(column) and all(type(value) is kind for value in column)
+    if (kind is dict or kind is list) and not first:
+        return all(type(value) is kind and not value for value in column)
+    return all(value is first for value in column)
 
 
 def _sqlite_parameter(value: Any, default: Callable[[Any], Any]) -> Any:
@@ -248,12 +286,13 @@ def insert(model: type[models.Model], instances: Sequence[models.Model]) -> None
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in instances:
                 field.pre_save(obj, True)
-    build = row_builder(fields, connection)
-    rows = [build(obj) for obj in instances]
     if connection.vendor == "postgresql":
-        _insert_postgresql(connection, model, fields, rows, instances if not given else None)
+        build = row_builder(fields, connection)
+        _insert_postgresql(connection, model, fields, [build(obj) for obj in instances],
+                           instances if not given else None)
     else:
-        keys = _insert_sqlite(connection, model, fields, rows, returning=not given)
+        read = row_reader(fields)
+        keys = _insert_sqlite(connection, model, fields, [read(obj) for obj in instances], returning=not given)
         for obj, key in zip(instances, keys, strict=False):
             setattr(obj, pk.attname, key)
     for obj in instances:
@@ -275,17 +314,16 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequenc
         return []
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in names]
-    build = values_builder(fields, connection)  # type: ignore[arg-type]
-    prepared = [build(row) for row in rows]
     if connection.vendor == "postgresql":
-        return _insert_postgresql(connection, model, fields, prepared, None, returning=returning)
-    return _insert_sqlite(connection, model, fields, prepared, returning=returning)
+        build = values_builder(fields, connection)  # type: ignore[arg-type]
+        return _insert_postgresql(connection, model, fields, [build(row) for row in rows], None, returning=returning)
+    return _insert_sqlite(connection, model, fields, rows, returning=returning)
 
 
-def _insert_sqlite(connection: Any, model: type[models.Model], fields: Sequence[Any], rows: list[list[Any]], *,
-                   returning: bool) -> list[Any]:
-    """SQLite: :func:`sqlite_statement` per :data:`ROWS_PER_STATEMENT` rows; the new keys in row order
-    if ``returning``."""
+def _insert_sqlite(connection: Any, model: type[models.Model], fields: Sequence[Any], rows: Sequence[Sequence[Any]],
+                   *, returning: bool) -> list[Any]:
+    """SQLite: :func:`sqlite_statement` per :data:`ROWS_PER_STATEMENT` rows of Python values; the new keys in
+    row order if ``returning``."""
     pk = model._meta.pk
     assert pk is not None
     suffix = f" RETURNING {connection.ops.quote_name(str(pk.column))}" if returning else ""

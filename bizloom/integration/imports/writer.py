@@ -84,8 +84,12 @@ class WriteGroup:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                 for obj in instances:
                     setattr(obj, field.attname, self.now)
-        build = bulk.row_builder(fields, connection)
-        self._queue(model, fields, [build(obj) for obj in instances])
+        if self.writer.vendor == "postgresql":
+            build = bulk.row_builder(fields, connection)
+            self._queue(model, fields, [build(obj) for obj in instances])
+        else:  # converted column by column in the statement
+            read = bulk.row_reader(fields)
+            self._queue(model, fields, [read(obj) for obj in instances])
         alias = connection.alias
         for obj in instances:
             obj._state.adding = False
@@ -98,14 +102,16 @@ class WriteGroup:
             return []
         meta = model._meta
         fields: list[Any] = [meta.get_field(name) for name in names]
-        build = bulk.values_builder(fields, self.writer.connection)
-        prepared = [build(row) for row in rows]
+        prepared: Sequence[Sequence[Any]] = rows
+        if self.writer.vendor == "postgresql":
+            build = bulk.values_builder(fields, self.writer.connection)
+            prepared = [build(row) for row in rows]
         keys: list[Any] = []
         if returning:
             assert meta.pk is not None
             keys = self.writer.reserve_keys(model, len(rows))
             fields.insert(0, meta.pk)
-            prepared = [[key, *row] for key, row in zip(keys, prepared, strict=True)]
+            prepared = [(key, *row) for key, row in zip(keys, prepared, strict=True)]
         self._queue(model, fields, prepared)
         return keys
 
@@ -114,7 +120,9 @@ class WriteGroup:
         self.callbacks.append(callback)
 
     def _queue(self, model: type[models.Model], fields: Sequence[models.Field[Any, Any]],
-               rows: list[list[Any]]) -> None:
+               rows: Sequence[Sequence[Any]]) -> None:
+        """Queue the statement that writes ``rows``: database parameters on PostgreSQL (COPY), Python values
+        on SQLite (:func:`.bulk.sqlite_statement` converts them)."""
         connection = self.writer.connection
         if self.writer.vendor == "postgresql":
             quote = connection.ops.quote_name
