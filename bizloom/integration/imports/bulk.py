@@ -286,12 +286,11 @@ def insert(model: type[models.Model], instances: Sequence[models.Model]) -> None
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in instances:
                 field.pre_save(obj, True)
+    read = row_reader(fields)
     if connection.vendor == "postgresql":
-        build = row_builder(fields, connection)
-        _insert_postgresql(connection, model, fields, [build(obj) for obj in instances],
+        _insert_postgresql(connection, model, fields, [read(obj) for obj in instances],
                            instances if not given else None)
     else:
-        read = row_reader(fields)
         keys = _insert_sqlite(connection, model, fields, [read(obj) for obj in instances], returning=not given)
         for obj, key in zip(instances, keys, strict=False):
             setattr(obj, pk.attname, key)
@@ -315,8 +314,7 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequenc
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in names]
     if connection.vendor == "postgresql":
-        build = values_builder(fields, connection)  # type: ignore[arg-type]
-        return _insert_postgresql(connection, model, fields, [build(row) for row in rows], None, returning=returning)
+        return _insert_postgresql(connection, model, fields, rows, None, returning=returning)
     return _insert_sqlite(connection, model, fields, rows, returning=returning)
 
 
@@ -337,20 +335,89 @@ def _insert_sqlite(connection: Any, model: type[models.Model], fields: Sequence[
     return keys
 
 
+_TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField"})
+_PG_PLAIN = _AS_IS | {"DateTimeField", "DateField", "DecimalField", "JSONField"}
+
+
+def postgresql_statement(connection: Any, model: type[models.Model], fields: Sequence[Any],
+                         rows: Sequence[Sequence[Any]]) -> tuple[str, tuple[Any, ...]] | None:
+    """One PostgreSQL ``INSERT … SELECT … FROM jsonb_array_elements(%s)`` writing every row of ``rows``
+    (Python values, one per field), or None when a field is of a kind it does not handle (then COPY).
+
+    :func:`sqlite_statement`'s way, for the same reason: the client sends one JSON document written
+    by orjson and the server takes it apart, instead of formatting every value of every row for COPY
+    in Python — which, on the writer's thread, took Python's lock from the engine's thread for most
+    of the run. A column with one value in every row is one parameter. Each value is cast to its
+    column's type (text columns stay text, so a value too long for its ``varchar`` fails as it would
+    as a parameter instead of being cut); a JSON field's value travels as JSON and its ``None`` is
+    SQL NULL, as ``save()`` stores it. Dates and times travel as ISO 8601 with their offset, decimals
+    as text. ValueError for a row of the wrong width.
+    """
+    width = len(fields)
+    if set(map(len, rows)) != {width}:
+        raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
+    if any(not f.is_relation and f.get_internal_type() not in _PG_PLAIN for f in fields):
+        return None
+    if any(isinstance(f, models.JSONField) and _json_fast(f, connection) is None for f in fields):
+        return None
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(str(f.column)) for f in fields)
+    picks: list[str] = []
+    constants: list[Any] = []
+    varying: list[Sequence[Any]] = []
+    column: Sequence[Any]
+    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
+        is_json = isinstance(field, models.JSONField)
+        cast = "text" if field.get_internal_type() in _TEXT_TYPES else str(field.db_type(connection))
+        convert = _value_converter(field, connection)
+        none_as_is = _keeps_none(field)
+        if _same_in_every_row(column):
+            value = column[0]
+            if convert is not None and (value is not None or not none_as_is):
+                value = convert(value)
+            picks.append(f"%s::{cast}")
+            constants.append(value)
+            continue
+        index = len(varying)
+        if is_json:  # the value itself, inside the document (None: SQL NULL)
+            picks.append(f"NULLIF(value->{index}, 'null'::jsonb)")
+        else:
+            if convert is not None:
+                column = [_document_value(convert(value)) if value is not None or not none_as_is else None
+                          for value in column]
+            picks.append(f"(value->>{index})::{cast}")
+        varying.append(column)
+    sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)
+    document = orjson.dumps(sent, default=_json_default(fields), option=_ORJSON_OPTIONS).decode()
+    # Only quoted table and column names and the columns' types go into the text; values are parameters.
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
+            "FROM jsonb_array_elements(%s::jsonb) AS value", (*constants, document))
+
+
+def _document_value(value: Any) -> Any:
+    """A converted value of a date, time or decimal column as the text its column type reads."""
+    if isinstance(value, dt.date | Decimal):  # datetimes are dates: aware ones keep their offset
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return value
+
+
 COPY_MIN_ROWS = 50
 """From this many rows on, PostgreSQL gets the rows with COPY (fewer: one INSERT per row, pipelined)."""
 
 
-def _insert_postgresql(connection: Any, model: type[models.Model], fields: Sequence[Any], rows: list[list[Any]],
-                       instances: Sequence[models.Model] | None, *, returning: bool = False) -> list[Any]:
-    """PostgreSQL: ``COPY … FROM STDIN`` for many rows, one prepared INSERT per row in a pipeline for a few.
+def _insert_postgresql(connection: Any, model: type[models.Model], fields: Sequence[Any],
+                       values: Sequence[Sequence[Any]], instances: Sequence[models.Model] | None, *,
+                       returning: bool = False) -> list[Any]:
+    """PostgreSQL, for rows of Python values: one INSERT of the rows as a JSON document
+    (:func:`postgresql_statement`) or ``COPY … FROM STDIN`` for many rows, one prepared INSERT per
+    row in a pipeline for a few.
 
-    COPY is the server's bulk load: it parses no statement per row, which is where individual
-    INSERTs spend their time. It returns nothing, so when keys are wanted (``instances`` without
-    keys, or ``returning``) and the key is an auto-increment column, they are drawn first from the
-    column's own sequence (``nextval`` as a default would, in row order) and written with the rows.
+    Neither parses a statement per row, which is where individual INSERTs spend their time, and
+    neither returns anything, so when keys are wanted (``instances`` without keys, or
+    ``returning``) and the key is an auto-increment column, they are drawn first from the column's
+    own sequence (``nextval`` as a default would, in row order) and written with the rows.
     Otherwise, and for a few rows, ``executemany`` sends one short INSERT per row in psycopg's
-    pipeline with server-side parameters (its ``RETURNING`` gives the keys). Both run in the
+    pipeline with server-side parameters (its ``RETURNING`` gives the keys). All run in the
     transaction of Django's connection, on its raw connection (the rows are not logged one by one).
     """
     connection.ensure_connection()
@@ -361,26 +428,30 @@ def _insert_postgresql(connection: Any, model: type[models.Model], fields: Seque
     want_keys = instances is not None or returning
     import psycopg
 
-    if len(rows) >= COPY_MIN_ROWS and (not want_keys or isinstance(pk, AutoFieldMixin)):
+    if len(values) >= COPY_MIN_ROWS and (not want_keys or isinstance(pk, AutoFieldMixin)):
         keys: list[Any] = []
-        names = [quote(str(f.column)) for f in fields]
         with psycopg.Cursor(connection.connection) as cursor:
             if want_keys:
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [quote(meta.db_table), str(pk.column), len(rows)])
+                               [quote(meta.db_table), str(pk.column), len(values)])
                 keys = sorted(row[0] for row in cursor.fetchall())
-                names.insert(0, quote(str(pk.column)))
-            # Only quoted table and column names of the model go into the text; values are streamed.
-            with cursor.copy(f"COPY {quote(meta.db_table)} ({', '.join(names)}) FROM STDIN") as copy:
-                if want_keys:
-                    for key, row in zip(keys, rows, strict=True):
-                        copy.write_row([key, *row])
-                else:
-                    for row in rows:
-                        copy.write_row(row)
+                fields = [pk, *fields]
+                values = [(key, *row) for key, row in zip(keys, values, strict=True)]
+            statement = postgresql_statement(connection, model, fields, values)
+            if statement is not None:
+                cursor.execute(*statement)
+            else:
+                build = values_builder(fields, connection)
+                names = ", ".join(quote(str(f.column)) for f in fields)
+                # Only quoted table and column names of the model go into the text; values are streamed.
+                with cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(build(row))
         for obj, key in zip(instances or (), keys, strict=instances is not None):
             setattr(obj, pk.attname, key)
         return keys
+    build = values_builder(fields, connection)
+    rows = [build(row) for row in values]
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names only

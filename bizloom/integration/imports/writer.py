@@ -84,12 +84,8 @@ class WriteGroup:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                 for obj in instances:
                     setattr(obj, field.attname, self.now)
-        if self.writer.vendor == "postgresql":
-            build = bulk.row_builder(fields, connection)
-            self._queue(model, fields, [build(obj) for obj in instances])
-        else:  # converted column by column in the statement
-            read = bulk.row_reader(fields)
-            self._queue(model, fields, [read(obj) for obj in instances])
+        read = bulk.row_reader(fields)
+        self._queue(model, fields, [read(obj) for obj in instances])
         alias = connection.alias
         for obj in instances:
             obj._state.adding = False
@@ -103,9 +99,6 @@ class WriteGroup:
         meta = model._meta
         fields: list[Any] = [meta.get_field(name) for name in names]
         prepared: Sequence[Sequence[Any]] = rows
-        if self.writer.vendor == "postgresql":
-            build = bulk.values_builder(fields, self.writer.connection)
-            prepared = [build(row) for row in rows]
         keys: list[Any] = []
         if returning:
             assert meta.pk is not None
@@ -121,16 +114,23 @@ class WriteGroup:
 
     def _queue(self, model: type[models.Model], fields: Sequence[models.Field[Any, Any]],
                rows: Sequence[Sequence[Any]]) -> None:
-        """Queue the statement that writes ``rows``: database parameters on PostgreSQL (COPY), Python values
-        on SQLite (:func:`.bulk.sqlite_statement` converts them)."""
+        """Queue the statement that writes ``rows`` (Python values, one per field): one INSERT of the rows
+        as a JSON document (:func:`.bulk.sqlite_statement`, :func:`.bulk.postgresql_statement`), or on
+        PostgreSQL, for fields of a kind that cannot travel so, a COPY of the converted rows."""
         connection = self.writer.connection
-        if self.writer.vendor == "postgresql":
-            quote = connection.ops.quote_name
-            columns = ", ".join(quote(str(f.column)) for f in fields)
-            # Only quoted table and column names of the model go into the text; values are streamed.
-            self.statements.append((f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", rows))
-        else:
+        if self.writer.vendor != "postgresql":
             self.statements.append(bulk.sqlite_statement(connection, model, fields, rows))
+            return
+        statement = bulk.postgresql_statement(connection, model, fields, rows)
+        if statement is not None:
+            self.statements.append(statement)
+            return
+        build = bulk.values_builder(fields, connection)
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(str(f.column)) for f in fields)
+        # Only quoted table and column names of the model go into the text; values are streamed.
+        self.statements.append((f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN",
+                                [build(row) for row in rows]))
 
 
 class BackgroundWriter:
@@ -253,12 +253,15 @@ class BackgroundWriter:
             import psycopg
 
             with psycopg.Cursor(raw) as cursor:
-                def copy_rows(sql: str, rows: list[list[Any]]) -> None:
+                def write(sql: str, payload: Any) -> None:
+                    if not sql.startswith("COPY "):
+                        cursor.execute(sql, payload)
+                        return
                     with cursor.copy(sql) as copy:
-                        for row in rows:
+                        for row in payload:
                             copy.write_row(row)
 
-                _in_savepoint(cursor.execute, copy_rows, statements, savepoint, keep_open)
+                _in_savepoint(cursor.execute, write, statements, savepoint, keep_open)
             return
         cursor = raw.cursor()
         try:

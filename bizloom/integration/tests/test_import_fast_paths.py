@@ -183,6 +183,9 @@ JSON_VALUES = st.recursive(
     max_leaves=8)
 
 
+OTHER_JSON_VALUES = [{"n": 1}, [1, "二"], "text", 0] * 15  # enough rows for PostgreSQL's bulk statement
+
+
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(JSON_VALUES.filter(lambda v: v is not None))  # the payload column is NOT NULL
@@ -190,12 +193,15 @@ def test_bulk_insert_stores_json_values_as_save_does(value):
     # given: a JSON value (dicts and lists travel inside the statement's document, others as their text)
     now = dt.datetime.now(dt.UTC)
     saved = OutboxMessage.objects.create(event_name="t", payload=value, handler="h")
-    # when
-    [key] = bulk.insert_values(OutboxMessage, ("event_name", "payload", "handler", "status", "attempts",
-                                               "next_attempt_at", "last_error", "created_at"),
-                               [("t", value, "h", "pending", 0, now, "", now)], returning=True)
+    names = ("event_name", "payload", "handler", "status", "attempts", "next_attempt_at", "last_error", "created_at")
+    # when: alone (every column the same in every row: parameters) and among many (inside the document)
+    [alone] = bulk.insert_values(OutboxMessage, names, [("t", value, "h", "pending", 0, now, "", now)], returning=True)
+    among = bulk.insert_values(OutboxMessage, names, [("t", other, "h", "pending", 0, now, "", now)
+                                                      for other in [value, *OTHER_JSON_VALUES]], returning=True)
     # then: what is read back is what the ORM's own save stored
-    assert OutboxMessage.objects.get(pk=key).payload == OutboxMessage.objects.get(pk=saved.pk).payload
+    stored = OutboxMessage.objects.get(pk=saved.pk).payload
+    assert OutboxMessage.objects.get(pk=alone).payload == stored
+    assert OutboxMessage.objects.get(pk=among[0]).payload == stored
 
 
 @pytest.mark.django_db
@@ -216,6 +222,8 @@ def test_bulk_insert_stores_every_kind_of_value_as_save_does():
     alone = [Account(owner=owner, **kw) for kw in values]
     for account in alone:
         bulk.insert(Account, [account])
+    many = [Account(owner=owner, **kw) for kw in values * 20]  # PostgreSQL's bulk statement (not a few INSERTs)
+    bulk.insert(Account, many)
     # then: every concrete field reads back the same, except the key, the times of writing and the
     # name key that Account.save() derives (nothing calls save() on a bulk insert, as with bulk_create)
     names = [f.attname for f in Account._meta.concrete_fields
@@ -227,6 +235,8 @@ def test_bulk_insert_stores_every_kind_of_value_as_save_does():
     for one, other, single in zip(saved, bulked, alone, strict=True):
         assert stored(other.pk) == stored(one.pk)
         assert stored(single.pk) == stored(one.pk)
+    for index, account in enumerate(many):
+        assert stored(account.pk) == stored(saved[index % len(saved)].pk)
 
 
 def old_variant_matching(index: DuplicateIndex[Any], record_id: Any, variants: list[dict[str, Any]]) -> list[Any]:
