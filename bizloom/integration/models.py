@@ -143,7 +143,9 @@ class ImportBatchRow(models.Model):
         DUPLICATE = "duplicate", _("Duplicate (skipped)")
         ERROR = "error", _("Error")
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", verbose_name=_("batch"))
+    # No index of its own: the unique (batch, number) constraint's index serves look-ups by batch.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", verbose_name=_("batch"),
+                              db_index=False)
     number = models.PositiveIntegerField(_("row"))
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome)
     object_id = models.CharField(_("record id"), max_length=64, blank=True)

@@ -74,7 +74,8 @@ class AuditEntry(models.Model):
         AUTOMATION = ctx.CHANNEL_AUTOMATION, _("automation")
         SYSTEM = ctx.CHANNEL_SYSTEM, _("system")
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+    # No index of its own: audit_entry_object_idx (content_type, object_id) serves look-ups by type too.
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+", db_index=False,
                                      verbose_name=_("record type"))
     object_id = models.CharField(_("record id"), max_length=64)
     object_repr = models.CharField(_("record"), max_length=200)
