@@ -42,7 +42,7 @@ from bizloom.crm.duplicates import DuplicateIndex, Elsewhere, company_key
 from bizloom.integration.importing.headers import FieldSpec
 from bizloom.integration.importing.readers import RawRow
 from bizloom.integration.imports.declarations import CUSTOM_PREFIX, EXTERNAL_ID, BuildContext, ImportDeclaration
-from bizloom.integration.imports.writer import BackgroundWriter
+from bizloom.integration.imports.writer import BackgroundWriter, WriteGroup
 from bizloom.integration.models import ExternalId, ImportBatchRow
 
 Outcome = ImportBatchRow.Outcome
@@ -334,12 +334,19 @@ class Engine:
         self.index = DuplicateIndex(records, field_names=declaration.duplicate_fields,
                                     name_key=declaration.duplicate_name_key or company_key)
 
-    def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None) -> RunResult:
+    def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None,
+                first: Callable[[WriteGroup], None] | None = None) -> RunResult:
         """Process every row inside the caller's transaction; returns the results.
 
-        ``progress(rows_done)`` is called after every chunk.
+        ``progress(rows_done)`` is called after every chunk. ``first(group)`` queues writes of the
+        caller's that go before the rows' own, on the writer's thread while the first chunk is read
+        (the real run replaces the dry run's results so); if they fail, the run fails.
         """
         with fewer_collections(), BackgroundWriter(self.model) as self.writer:
+            if first is not None:
+                group = self.writer.group()
+                first(group)
+                self.writer.submit(group)
             try:
                 return self._process(rows, progress)
             finally:
@@ -569,8 +576,8 @@ class Engine:
         error = self.writer.settle()
         if error is None:
             return
-        if not isinstance(error, DatabaseError | DomainError):
-            raise error
+        if not pending or not isinstance(error, DatabaseError | DomainError):
+            raise error  # no records to create one by one instead: the caller's own writes (``first``) failed
         for item in pending:
             self._create_one(item)
 

@@ -300,11 +300,14 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
             with transaction.atomic():
                 runner = engine.Engine(spec, user=user, headers=table.headers, mapping=batch.mapping,
                                        options=options)
-                result = runner.process(table.rows, progress=lambda done: reporter.report(done, total))
+                # The real run replaces the dry run's results: deleted on the writer's thread while the
+                # first chunk is read, in the run's transaction.
+                forget = None if dry_run else (lambda writes: writes.delete(ImportBatchRow, "batch", batch.pk))
+                result = runner.process(table.rows, progress=lambda done: reporter.report(done, total), first=forget)
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
-                    _finish(batch, result, dry_run=False)
+                    _finish(batch, result, dry_run=False, replace=False)
             if dry_run:
                 with transaction.atomic():
                     _finish(batch, result, dry_run=True)
@@ -329,8 +332,10 @@ ANALYZE_AFTER_ROWS = 10_000
 it filled (``bulk.analyze``)."""
 
 
-def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool) -> None:
-    ImportBatchRow.objects.filter(batch=batch).delete()
+def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool, replace: bool = True) -> None:
+    """Store the run's per-row results (``replace``: instead of the last run's) and counts."""
+    if replace:
+        ImportBatchRow.objects.filter(batch=batch).delete()
     names = ("batch", "number", "outcome", "object_id", "label", "note", "before", "errors", "values")
     for start in range(0, len(result.rows), ROW_WRITE_CHUNK):
         bulk.insert_values(ImportBatchRow, names, [

@@ -108,6 +108,17 @@ class WriteGroup:
         self._queue(model, fields, prepared)
         return keys
 
+    def delete(self, model: type[models.Model], field_name: str, value: Any) -> None:
+        """Queue the deletion of the rows of ``model`` whose ``field_name`` is ``value`` (one statement; no
+        signals, no cascades: for bookkeeping rows nothing refers to)."""
+        connection = self.writer.connection
+        quote = connection.ops.quote_name
+        field: Any = model._meta.get_field(field_name)
+        column = quote(str(field.column))
+        mark = "%s" if self.writer.vendor == "postgresql" else "?"
+        # Only the quoted table and column names go into the text; the value is a parameter.
+        self.statements.append((f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} = {mark}", (value,)))  # noqa: S608
+
     def after_write(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on this thread once the group's rows are written (inside its savepoint)."""
         self.callbacks.append(callback)

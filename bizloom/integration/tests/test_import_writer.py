@@ -163,3 +163,35 @@ def test_a_large_import_refreshes_the_postgresql_statistics_of_what_it_filled(im
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'crm_contact'")
         assert cursor.fetchone()[0] == Contact.objects.count()
+
+
+def test_the_real_run_replaces_the_dry_runs_results_and_a_failed_replacement_fails_the_run(importer, accounts,  # noqa: F811
+                                                                                          monkeypatch):
+    from bizloom.integration.imports import engine
+    from bizloom.integration.models import ImportBatch, ImportBatchRow
+
+    # given: a dry run's results
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS[:2]), "crm.contact"), importer, dry_run=True)
+    assert ImportBatchRow.objects.filter(batch=batch).count() == 2
+    # when: the real run, whose first writes on the writer fail (a statement naming a column that does not exist)
+    real_process = engine.Engine.process
+
+    def failing_first(self: Any, rows: Any, **kwargs: Any) -> Any:
+        assert kwargs.get("first") is not None  # the real run deletes the old results on the writer
+        return real_process(self, rows, progress=kwargs.get("progress"),
+                            first=lambda writes: writes.delete(ImportBatchRow, "number", 0))
+
+    monkeypatch.setattr(engine.Engine, "process", failing_first)
+    monkeypatch.setattr(ImportBatchRow._meta.get_field("number"), "column", "no_such_column")
+    failed = run(batch, importer, dry_run=False)
+    # then: nothing of the run remains, the dry run's results are kept, and the batch says it failed
+    assert failed.status == ImportBatch.Status.FAILED
+    assert not Contact.objects.exists()
+    assert ImportBatchRow.objects.filter(batch=batch).count() == 2
+    # and without the failure the real run's results replace the dry run's, once per row
+    monkeypatch.undo()
+    batch.refresh_from_db()
+    done = run(batch, importer, dry_run=False)
+    assert done.status == ImportBatch.Status.DONE
+    assert sorted(ImportBatchRow.objects.filter(batch=batch).values_list("number", "outcome")) == [
+        (2, "create"), (3, "create")]
