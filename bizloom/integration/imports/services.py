@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -295,6 +295,7 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
         reporter.report(0, total)
         options = engine.Options.from_dict(batch.options)
         with use_channel("import", request_id=f"import-{batch.pk}"), engine.fewer_collections(), \
+                bulk.large_cache(router.db_for_write(spec.model)), \
                 read_table(path, filename=batch.filename, encoding=batch.encoding or None,
                            sheet=batch.sheet or None) as table:
             with transaction.atomic():

@@ -50,10 +50,6 @@ KEY_BLOCK = 10_000
 """Keys reserved per round trip to the database (see :meth:`BackgroundWriter.reserve_keys`)."""
 
 
-CACHE_KIB = 256 * 1024
-"""SQLite's page cache while an import runs (KiB; its default is 2 MiB)."""
-
-
 class WriteGroup:
     """The writes of one chunk: built on the engine's thread, run together on the writer's.
 
@@ -162,11 +158,6 @@ class BackgroundWriter:
 
     def __enter__(self) -> BackgroundWriter:
         self.connection.ensure_connection()
-        if self.vendor == "sqlite":
-            with self.connection.cursor() as cursor:
-                cursor.execute("PRAGMA cache_size")
-                self._cache_size = cursor.fetchone()[0]
-                cursor.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
         self._wrapper = self.connection.execute_wrapper(self._barrier)
         self._wrapper.__enter__()
@@ -180,9 +171,6 @@ class BackgroundWriter:
             assert self._executor is not None
             self._executor.shutdown(wait=True)
             self._executor = None
-            if self.vendor == "sqlite":
-                with self.connection.cursor() as cursor:
-                    cursor.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
 
     def group(self) -> WriteGroup:
         """A new, empty group of writes."""

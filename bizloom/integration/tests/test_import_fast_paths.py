@@ -329,3 +329,19 @@ def test_the_engine_restores_the_garbage_collector_threshold():
     assert during[0] >= engine.GC_THRESHOLD
     assert during[2] >= engine.GC_OLDEST_THRESHOLD  # no full collection while rows are processed
     assert gc.get_threshold() == before
+
+
+@pytest.mark.django_db
+def test_the_large_sqlite_cache_lasts_for_the_block_only():
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return int(cursor.fetchone()[0])
+
+    before = cache_size()
+    with bulk.large_cache():
+        assert cache_size() == -bulk.CACHE_KIB
+    assert cache_size() == before
