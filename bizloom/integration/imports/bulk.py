@@ -4,8 +4,10 @@
 parameters per statement (about 50 contacts), and it prepares every value through the
 compiler. Here values are converted with each field's own ``get_db_prep_save`` only where the
 database needs a conversion (dates, decimals, JSON), and the rows go in one statement per
-1,000: on SQLite an ``INSERT … SELECT … FROM json_each(?)`` of the rows as one JSON array
-(:func:`sqlite_statement`), on PostgreSQL ``COPY`` (keys drawn from the table's sequence). Like
+1,000 as one JSON document the database takes apart: ``INSERT … SELECT … FROM json_each(…)`` on
+SQLite (:func:`sqlite_statement`), ``… FROM jsonb_array_elements(…)`` on PostgreSQL
+(:func:`postgresql_statement`; ``COPY`` for fields of other kinds), keys drawn from the table's
+sequence where they are needed first. Like
 ``bulk_create`` nothing calls ``save()`` or sends signals; :func:`insert` does fill
 ``auto_now``/``auto_now_add`` fields. :mod:`.writer` runs the same statements on a second thread.
 """
@@ -233,10 +235,12 @@ def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequenc
         picks.append(f"json_extract(value, '$[{len(varying)}]')")
         varying.append(column)
     sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)  # one element per row, always
-    document = orjson.dumps(sent, default=default, option=_ORJSON_OPTIONS).decode()
+    # The document goes as orjson's UTF-8 bytes, read as text by the CAST: decoding it into a str that
+    # sqlite3 encodes back to UTF-8 copied the whole chunk twice.
+    document = orjson.dumps(sent, default=default, option=_ORJSON_OPTIONS)
     # Only quoted table and column names of the model go into the text; the values are parameters.
     return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
-            "FROM json_each(?)", (*constants, document))
+            "FROM json_each(CAST(? AS TEXT))", (*constants, document))
 
 
 _EXACT_TYPES = frozenset({int, float, bool})
@@ -389,10 +393,14 @@ def postgresql_statement(connection: Any, model: type[models.Model], fields: Seq
             picks.append(f"(value->>{index})::{cast}")
         varying.append(column)
     sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)
-    document = orjson.dumps(sent, default=_json_default(fields), option=_ORJSON_OPTIONS).decode()
+    from psycopg.types.json import Jsonb
+
+    default = _json_default(fields)
+    # Sent as orjson's UTF-8 bytes (psycopg takes a dumps that returns bytes), not decoded into a str first.
+    document = Jsonb(sent, lambda value: orjson.dumps(value, default=default, option=_ORJSON_OPTIONS))
     # Only quoted table and column names and the columns' types go into the text; values are parameters.
     return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
-            "FROM jsonb_array_elements(%s::jsonb) AS value", (*constants, document))
+            "FROM jsonb_array_elements(%s) AS value", (*constants, document))
 
 
 def _document_value(value: Any) -> Any:
