@@ -127,7 +127,9 @@ class ImportDeclaration:
     The fast path (issue #5, ``bench/bench_import_contacts.py``): ``prepare(data, context)``
     (the :class:`BuildContext`: ``context.user``, the run's ``cache``) does everything
     ``create`` does except writing — normalise, assign, validate, raising the same
-    ValidationFailed/DomainError — and returns the unsaved record. ``bulk_save(records, actor,
+    ValidationFailed/DomainError — and returns the unsaved record: a model instance, or anything
+    that has ``pk`` (set by ``bulk_save``) and the record's ``str()`` (contacts hand over their
+    column values, ``crm.imports.NewContact``). ``bulk_save(records, actor,
     writes)`` then writes a chunk of them with their audit entries and events through ``writes``
     (a :class:`.writer.WriteGroup`): ``writes.insert(model, instances)`` sets the keys at once
     and queues the rows, ``writes.insert_values(model, names, rows, returning=False)`` queues
@@ -167,7 +169,7 @@ class ImportDeclaration:
     duplicate_variants: Callable[[Mapping[str, Any]], Iterable[Mapping[str, object]]] | None = None
     duplicate_elsewhere: Callable[[Any], Iterable[tuple[Any, Mapping[str, object]]]] | None = None
     snapshot_extra: Callable[[models.Model, Mapping[str, Any]], dict[str, Any]] | None = None
-    prepare: Callable[[Mapping[str, Any], BuildContext], models.Model] | None = None
+    prepare: Callable[[Mapping[str, Any], BuildContext], Any] | None = None
     bulk_save: Callable[..., None] | None = None
     authorize: Callable[[Any, str], bool] | None = None
     row_by_row: bool = False

@@ -263,7 +263,7 @@ class _Pending:
 
     __slots__ = ("data", "duplicates", "external", "instance", "row", "values")
 
-    def __init__(self, row: RowResult, instance: models.Model, data: dict[str, Any], external: str,
+    def __init__(self, row: RowResult, instance: Any, data: dict[str, Any], external: str,
                  values: list[str]) -> None:
         self.row = row
         self.instance = instance
@@ -315,6 +315,10 @@ class Engine:
             with fewer_collections():
                 self._build_index(declaration, user)
         self.delay = float(os.environ.get(ROW_DELAY_ENV) or 0)
+        self.result = RunResult()
+        self._chunk_start = 0
+        self._results: Callable[[WriteGroup, list[RowResult]], None] | None = None
+        self._results_written = self._results_in_flight = 0  # rows stored, and where the group in flight began
 
     def _build_index(self, declaration: ImportDeclaration, user: Any) -> None:
         """The duplicate index of the records the user may read (and their labels)."""
@@ -335,13 +339,18 @@ class Engine:
                                     name_key=declaration.duplicate_name_key or company_key)
 
     def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None,
-                first: Callable[[WriteGroup], None] | None = None) -> RunResult:
+                first: Callable[[WriteGroup], None] | None = None,
+                results: Callable[[WriteGroup, list[RowResult]], None] | None = None) -> RunResult:
         """Process every row inside the caller's transaction; returns the results.
 
-        ``progress(rows_done)`` is called after every chunk. ``first(group)`` queues writes of the
-        caller's that go before the rows' own, on the writer's thread while the first chunk is read
-        (the real run replaces the dry run's results so); if they fail, the run fails.
+        ``progress(rows_done)`` is called after every chunk. The caller's own writes go on the
+        writer's thread too, in the run's transaction; if one fails, the run fails:
+        ``first(group)`` queues writes that go before the rows' own, while the first chunk is read
+        (the real run replaces the dry run's results so); ``results(group, rows)`` queues the
+        storing of rows whose outcome is final, a chunk behind the records (the real run stores
+        its per-row results while it goes).
         """
+        self._results, self._results_written, self._results_in_flight = results, 0, 0
         with fewer_collections(), BackgroundWriter(self.model) as self.writer:
             if first is not None:
                 group = self.writer.group()
@@ -353,7 +362,7 @@ class Engine:
                 self.writer = None
 
     def _process(self, rows: Iterable[RawRow], progress: Callable[[int], None] | None) -> RunResult:
-        result = RunResult()
+        self.result = result = RunResult()
         chunk: list[RawRow] = []
         for raw in rows:
             chunk.append(raw)
@@ -365,13 +374,26 @@ class Engine:
         if chunk:
             self._chunk(chunk, result)
         self._flush(wait=True)
+        if self._results is not None and self.writer is not None:  # every outcome is final now
+            group = self.writer.group()
+            self._queue_results(group, len(result.rows))
+            self.writer.submit(group)
+            self._settle()
         if progress is not None:
             progress(len(result.rows))
         return result
 
+    def _queue_results(self, group: WriteGroup, final: int) -> None:
+        """Queue the storing of the rows before ``final`` not stored yet (the caller's ``results``)."""
+        if self._results is None or final <= self._results_written:
+            return
+        self._results(group, self.result.rows[self._results_written:final])
+        self._results_in_flight, self._results_written = self._results_written, final
+
     # --- one chunk -----------------------------------------------------------------------
 
     def _chunk(self, chunk: list[RawRow], result: RunResult) -> None:
+        self._chunk_start = len(result.rows)  # the rows before it are final once the previous group is settled
         built = [self._build(raw) for raw in chunk]
         self._prefetch([item for item in built if not isinstance(item, RowResult)])
         for raw, item in zip(chunk, built, strict=True):
@@ -563,6 +585,7 @@ class Engine:
             self.row_objects[item.row.number] = item.instance.pk
             for duplicate in item.duplicates:
                 duplicate.object_id = item.row.object_id
+        self._queue_results(group, self._chunk_start)
         self.writer.submit(group)
         self.in_flight = pending
         if wait or group.callbacks:
@@ -575,9 +598,11 @@ class Engine:
         pending, self.in_flight = self.in_flight, []
         error = self.writer.settle()
         if error is None:
+            self._results_in_flight = self._results_written
             return
         if not pending or not isinstance(error, DatabaseError | DomainError):
-            raise error  # no records to create one by one instead: the caller's own writes (``first``) failed
+            raise error  # no records to create one by one instead: the caller's own writes failed
+        self._results_written = self._results_in_flight  # the group's results are undone with it: queue them again
         for item in pending:
             self._create_one(item)
 

@@ -301,14 +301,17 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
             with transaction.atomic():
                 runner = engine.Engine(spec, user=user, headers=table.headers, mapping=batch.mapping,
                                        options=options)
-                # The real run replaces the dry run's results: deleted on the writer's thread while the
-                # first chunk is read, in the run's transaction.
+                # The real run replaces the dry run's results in its own transaction, on the writer's thread:
+                # deleted while the first chunk is read, stored a chunk behind the records.
                 forget = None if dry_run else (lambda writes: writes.delete(ImportBatchRow, "batch", batch.pk))
-                result = runner.process(table.rows, progress=lambda done: reporter.report(done, total), first=forget)
+                store = None if dry_run else (lambda writes, rows: writes.insert_values(
+                    ImportBatchRow, ROW_COLUMNS, _row_values(batch, rows)))
+                result = runner.process(table.rows, progress=lambda done: reporter.report(done, total),
+                                        first=forget, results=store)
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
-                    _finish(batch, result, dry_run=False, replace=False)
+                    _finish(batch, result, dry_run=False, rows_stored=True)
             if dry_run:
                 with transaction.atomic():
                     _finish(batch, result, dry_run=True)
@@ -333,15 +336,23 @@ ANALYZE_AFTER_ROWS = 10_000
 it filled (``bulk.analyze``)."""
 
 
-def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool, replace: bool = True) -> None:
-    """Store the run's per-row results (``replace``: instead of the last run's) and counts."""
-    if replace:
+ROW_COLUMNS = ("batch", "number", "outcome", "object_id", "label", "note", "before", "errors", "values")
+
+
+def _row_values(batch: ImportBatch, rows: list[engine.RowResult]) -> list[tuple[Any, ...]]:
+    """The :data:`ROW_COLUMNS` of ``rows`` (the stored per-row results)."""
+    return [(batch.pk, row.number, row.outcome, row.object_id, row.label[:255], row.note[:500], row.before,
+             row.errors, row.values) for row in rows]
+
+
+def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool, rows_stored: bool = False) -> None:
+    """Store the run's per-row results instead of the last run's (unless the run stored them: ``rows_stored``)
+    and its counts."""
+    if not rows_stored:
         ImportBatchRow.objects.filter(batch=batch).delete()
-    names = ("batch", "number", "outcome", "object_id", "label", "note", "before", "errors", "values")
-    for start in range(0, len(result.rows), ROW_WRITE_CHUNK):
-        bulk.insert_values(ImportBatchRow, names, [
-            (batch.pk, row.number, row.outcome, row.object_id, row.label[:255], row.note[:500], row.before,
-             row.errors, row.values) for row in result.rows[start:start + ROW_WRITE_CHUNK]])
+        for start in range(0, len(result.rows), ROW_WRITE_CHUNK):
+            rows = result.rows[start:start + ROW_WRITE_CHUNK]
+            bulk.insert_values(ImportBatchRow, ROW_COLUMNS, _row_values(batch, rows))
     counts = result.counts
     Outcome = ImportBatchRow.Outcome
     ImportBatch.objects.filter(pk=batch.pk).update(

@@ -173,16 +173,18 @@ def test_the_real_run_replaces_the_dry_runs_results_and_a_failed_replacement_fai
     # given: a dry run's results
     batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS[:2]), "crm.contact"), importer, dry_run=True)
     assert ImportBatchRow.objects.filter(batch=batch).count() == 2
-    # when: the real run, whose first writes on the writer fail (a statement naming a column that does not exist)
+    # when: the real run, whose first writes on the writer fail (a result row without its number)
     real_process = engine.Engine.process
 
     def failing_first(self: Any, rows: Any, **kwargs: Any) -> Any:
-        assert kwargs.get("first") is not None  # the real run deletes the old results on the writer
-        return real_process(self, rows, progress=kwargs.get("progress"),
-                            first=lambda writes: writes.delete(ImportBatchRow, "number", 0))
+        assert kwargs["first"] is not None  # the real run deletes the old results on the writer
+        assert kwargs["results"] is not None  # and stores its own there
+        kwargs["first"] = lambda writes: writes.insert_values(
+            ImportBatchRow, ("batch", "number", "outcome", "object_id", "label", "note", "errors"),
+            [(batch.pk, None, "create", "", "", "", [])])
+        return real_process(self, rows, **kwargs)
 
     monkeypatch.setattr(engine.Engine, "process", failing_first)
-    monkeypatch.setattr(ImportBatchRow._meta.get_field("number"), "column", "no_such_column")
     failed = run(batch, importer, dry_run=False)
     # then: nothing of the run remains, the dry run's results are kept, and the batch says it failed
     assert failed.status == ImportBatch.Status.FAILED
@@ -193,5 +195,35 @@ def test_the_real_run_replaces_the_dry_runs_results_and_a_failed_replacement_fai
     batch.refresh_from_db()
     done = run(batch, importer, dry_run=False)
     assert done.status == ImportBatch.Status.DONE
-    assert sorted(ImportBatchRow.objects.filter(batch=batch).values_list("number", "outcome")) == [
-        (2, "create"), (3, "create")]
+    created = dict(Contact.objects.values_list("name", "pk"))
+    assert sorted(ImportBatchRow.objects.filter(batch=batch).values_list("number", "outcome", "object_id")) == [
+        (2, "create", str(created["张伟"])), (3, "create", str(created["李娜"]))]
+
+
+def test_results_stored_with_a_group_that_fails_are_stored_again(importer, accounts, monkeypatch):  # noqa: F811
+    # given: one row per chunk (each group also stores the results of the chunk before), and the
+    # second group fails on the writer
+    from bizloom.integration.imports import engine
+    from bizloom.integration.models import ImportBatchRow
+
+    monkeypatch.setenv(engine.CHUNK_ENV, "1")
+    spec = declarations.get_declaration("crm.contact")
+    calls: list[int] = []
+
+    def second_fails(records: list[Any], actor: Any, writes: Any) -> None:
+        assert spec.bulk_save is not None
+        spec.bulk_save(records, actor, writes)
+        calls.append(len(records))
+        if len(calls) == 2:
+            writes.insert(Contact, [Contact(name=None, owner=actor)])
+
+    monkeypatch.setitem(declarations._REGISTRY, "crm.contact", dataclasses.replace(spec, bulk_save=second_fails))
+    # when
+    batch = run(upload(importer, csv_bytes(CONTACT_HEADER, [CONTACT_ROWS[0], CONTACT_ROWS[1], CONTACT_ROWS[5]]),
+                       "crm.contact"), importer, dry_run=False)
+    # then: every row's result is stored once, with the record it created (row 4 duplicates row 2's phone)
+    created = dict(Contact.objects.values_list("name", "pk"))
+    assert sorted(ImportBatchRow.objects.filter(batch=batch).values_list("number", "outcome", "object_id")) == [
+        (2, "create", str(created["张伟"])), (3, "create", str(created["李娜"])),
+        (4, "duplicate", str(created["张伟"]))]
+    assert len(calls) == 2
