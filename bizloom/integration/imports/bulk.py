@@ -230,7 +230,11 @@ def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequenc
             picks.append("?")
             constants.append(_sqlite_parameter(value, default))
             continue
-        if convert is not None:
+        if convert is not None and _json_fast(field, connection) is not None:
+            # a plain JSON field: its None is SQL NULL (get_db_prep_save), dicts and lists travel as they are
+            column = [value if value is None or type(value) is dict or type(value) is list else convert(value)
+                      for value in column]
+        elif convert is not None:
             column = [convert(value) if value is not None or not none_as_is else None for value in column]
         picks.append(f"json_extract(value, '$[{len(varying)}]')")
         varying.append(column)
