@@ -210,25 +210,16 @@ def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequenc
     other columns are converted value by value where the database needs it. ValueError for a row
     of the wrong width; TypeError for a value JSON cannot carry (bytes).
     """
-    width = len(fields)
-    if set(map(len, rows)) != {width}:
-        raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields)
     default = _json_default(fields)
     picks: list[str] = []
     constants: list[Any] = []
     varying: list[Sequence[Any]] = []
-    column: Sequence[Any]
-    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
-        convert = _value_converter(field, connection)
-        none_as_is = _keeps_none(field)
-        if _same_in_every_row(column):
-            value = column[0]
-            if convert is not None and (value is not None or not none_as_is):
-                value = convert(value)
+    for field, column, convert, none_as_is, constant in _columns(connection, fields, rows):
+        if constant:
             picks.append("?")
-            constants.append(_sqlite_parameter(value, default))
+            constants.append(_sqlite_parameter(column[0], default))
             continue
         if convert is not None and _json_fast(field, connection) is not None:
             # a plain JSON field: its None is SQL NULL (get_db_prep_save), dicts and lists travel as they are
@@ -245,6 +236,26 @@ def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequenc
     # Only quoted table and column names of the model go into the text; the values are parameters.
     return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
             "FROM json_each(CAST(? AS TEXT))", (*constants, document))
+
+
+def _columns(connection: Any, fields: Sequence[Any], rows: Sequence[Sequence[Any]],
+             ) -> Iterator[tuple[Any, Sequence[Any], Callable[[Any], Any] | None, bool, bool]]:
+    """``rows`` column by column: each field, its values, its converter, whether it keeps ``None``
+    as it is, and whether the value is the same in every row (:func:`_same_in_every_row`; then the
+    values are that one value, converted). ValueError for a row of the wrong width."""
+    width = len(fields)
+    if set(map(len, rows)) != {width}:
+        raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
+    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
+        convert = _value_converter(field, connection)
+        none_as_is = _keeps_none(field)
+        if not _same_in_every_row(column):
+            yield field, column, convert, none_as_is, False
+            continue
+        value = column[0]
+        if convert is not None and (value is not None or not none_as_is):
+            value = convert(value)
+        yield field, (value,), convert, none_as_is, True
 
 
 _EXACT_TYPES = frozenset({int, float, bool})
@@ -362,9 +373,6 @@ def postgresql_statement(connection: Any, model: type[models.Model], fields: Seq
     SQL NULL, as ``save()`` stores it. Dates and times travel as ISO 8601 with their offset, decimals
     as text. ValueError for a row of the wrong width.
     """
-    width = len(fields)
-    if set(map(len, rows)) != {width}:
-        raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
     if any(not f.is_relation and f.get_internal_type() not in _PG_PLAIN for f in fields):
         return None
     if any(isinstance(f, models.JSONField) and _json_fast(f, connection) is None for f in fields):
@@ -374,18 +382,12 @@ def postgresql_statement(connection: Any, model: type[models.Model], fields: Seq
     picks: list[str] = []
     constants: list[Any] = []
     varying: list[Sequence[Any]] = []
-    column: Sequence[Any]
-    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
+    for field, column, convert, none_as_is, constant in _columns(connection, fields, rows):
         is_json = isinstance(field, models.JSONField)
         cast = "text" if field.get_internal_type() in _TEXT_TYPES else str(field.db_type(connection))
-        convert = _value_converter(field, connection)
-        none_as_is = _keeps_none(field)
-        if _same_in_every_row(column):
-            value = column[0]
-            if convert is not None and (value is not None or not none_as_is):
-                value = convert(value)
+        if constant:
             picks.append(f"%s::{cast}")
-            constants.append(value)
+            constants.append(column[0])
             continue
         index = len(varying)
         if is_json:  # the value itself, inside the document (None: SQL NULL)
