@@ -149,16 +149,6 @@ def row_reader(fields: Sequence[models.Field[Any, Any]]) -> Callable[[models.Mod
     return read
 
 
-def row_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[models.Model], list[Any]]:
-    """The database parameters of one instance, field by field: every attribute read at once
-    (``attrgetter``), then converted only where the database needs it (no ``pre_save``)."""
-    read = operator.attrgetter(*(f.attname for f in fields))
-    convert = _converter(fields, connection)
-    if len(fields) == 1:
-        return lambda obj: convert([read(obj)])
-    return lambda obj: convert(list(read(obj)))
-
-
 def values_builder(fields: Sequence[models.Field[Any, Any]], connection: Any) -> Callable[[Sequence[Any]], list[Any]]:
     """The database parameters of one row of Python values (one per field), converted where needed."""
     convert = _converter(fields, connection)
