@@ -151,32 +151,18 @@ def test_the_reminder_says_what_is_due_when(due_meeting, rep):
 def test_two_workers_racing_send_the_reminder_once(rep_role, rep):
     """Concurrency is proven on PostgreSQL (SQLite's in-memory test database serialises writers)."""
     # given
-    import threading
-
     from django.db import connection as default_connection
-    from django.db import connections
+
+    from bizloom.common.testing import run_together
 
     if default_connection.vendor != "postgresql":
         pytest.skip("row-level races are proven on PostgreSQL")
     activity = services.create_activity({"subject": "并发提醒", "due_at": hours_from_now(1),
                                          "remind_at": hours_from_now(-0.1)}, actor=rep)
-    barrier = threading.Barrier(2)
-    results: list[bool] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(reminders.send_reminder(activity.pk))
-        finally:
-            connections.close_all()
-
     # when
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results, errors = run_together(2, lambda _worker: reminders.send_reminder(activity.pk))
     # then
-    assert sorted(results) == [False, True]
+    assert errors == []
+    assert sorted(sent for sent in results if sent is not None) == [False, True]
     assert Notification.objects.filter(kind="crm.activity_reminder", recipient=rep).count() == 1
     default_connection.close()

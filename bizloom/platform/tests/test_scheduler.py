@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks import task
 
+from bizloom.common.testing import run_together
 from bizloom.platform import scheduler, worker
 from bizloom.platform.models import ScheduledRun, WorkerHeartbeat
 
@@ -128,29 +129,15 @@ def test_database_backend_enqueues_on_scheduled_queue():
 
 
 def race(n: int, periods: list[datetime]) -> list[list[str]]:
-    """``n`` schedulers tick together (a barrier before each period); returns each one's claims."""
+    """``n`` schedulers tick together, period after period; returns each one's claims."""
     job = make_job()
-    barrier = threading.Barrier(n)
     results: list[list[str]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            for moment in periods:
-                runner = scheduler.Scheduler([job], name=f"machine-{index}", clock=lambda m=moment: m)
-                barrier.wait(timeout=30)
-                results[index].extend(runner.tick())
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    for moment in periods:
+        claims, errors = run_together(
+            n, lambda index, m=moment: scheduler.Scheduler([job], name=f"machine-{index}", clock=lambda: m).tick())
+        assert not errors, errors
+        for index, claimed in enumerate(claims):
+            results[index].extend(claimed or [])
     return results
 
 

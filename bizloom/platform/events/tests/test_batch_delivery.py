@@ -13,6 +13,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from bizloom.common.testing import run_together
 from bizloom.platform.events import DomainEvent, publish
 from bizloom.platform.events import services as outbox
 from bizloom.platform.events.models import OutboxMessage
@@ -221,28 +222,11 @@ def test_two_workers_racing_deliver_each_message_once(packer):
     needs_postgresql()
     outbox_rows(1, 2, 3, 4, 5)
     packer.pause = 0.3  # the first batch holds its locks while the other worker arrives
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(outbox.deliver_due())
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
     # when
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results, errors = run_together(2, lambda _worker: outbox.deliver_due())
     # then
     assert errors == []
-    assert (len(results), sum(results)) == (2, 5)
+    assert sum(count or 0 for count in results) == 5
     assert sorted(crate for call in packer.batch_calls for crate in call) == [1, 2, 3, 4, 5]
     assert statuses() == [(crate, "delivered", 1) for crate in (1, 2, 3, 4, 5)]
     assert labelled() == [f"crate-{crate}" for crate in (1, 2, 3, 4, 5)]

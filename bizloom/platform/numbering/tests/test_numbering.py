@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 from bizloom.common.errors import ValidationFailed
+from bizloom.common.testing import run_together
 from bizloom.platform.numbering import patterns, services
 from bizloom.platform.numbering.models import NumberCounter, NumberSequence
 
@@ -163,31 +163,12 @@ def test_define_sequence_validates_pattern(db):
 
 def race(threads: int, doc_type: str, on_date: dt.date) -> tuple[list[str], list[BaseException]]:
     """``threads`` threads, each in its own connection and transaction, take one number at the same moment."""
-    barrier = threading.Barrier(threads)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def take(_thread: int) -> str:
+        with transaction.atomic():
+            return services.next_number(doc_type, on_date=on_date)
 
-    def work() -> None:
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                number = services.next_number(doc_type, on_date=on_date)
-            with lock:
-                numbers.append(number)
-        except BaseException as error:  # noqa: BLE001 - collected and asserted by the test
-            with lock:
-                errors.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    return numbers, errors
+    numbers, errors = run_together(threads, take, timeout=120)
+    return [number for number in numbers if number is not None], errors
 
 
 @pytest.mark.postgres
