@@ -27,9 +27,10 @@ Rules that keep this exactly as correct as writing in line:
   open until :meth:`BackgroundWriter.settle`, so the engine settles it at once (nothing else may
   write meanwhile); a group without callbacks releases its savepoint on the writer's thread.
 
-Each table's rows go in one statement: on SQLite ``INSERT … SELECT … FROM json_each(?)`` with
-the rows as one JSON array (one step of the SQLite engine for the whole chunk), on PostgreSQL
-``COPY … FROM STDIN``.
+Each table's rows go in one statement that takes them apart from one JSON document: on SQLite
+``INSERT … SELECT … FROM json_each(…)`` (one step of the SQLite engine for the whole chunk), on
+PostgreSQL ``INSERT … SELECT … FROM jsonb_array_elements(…)``, or ``COPY … FROM STDIN`` for
+fields of kinds the document cannot carry (:mod:`.bulk`).
 """
 
 from __future__ import annotations
