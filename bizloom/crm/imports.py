@@ -167,11 +167,15 @@ def _contact_variants(fields: Mapping[str, Any]) -> list[Mapping[str, object]]:
     return [{"email": fields.get("email"), "phone": fields.get("mobile")}, {"phone": fields.get("phone")}]
 
 
-def _readable_contacts(user: Any) -> Iterable[tuple[Any, Mapping[str, object]]]:
+def _readable_contact_keys(user: Any) -> Iterable[tuple[Any, str, tuple[tuple[Rule, str], ...]]]:
+    """The matching keys of the contacts ``user`` may read, as stored: the contact services store an
+    email and phones in key form (``_normalize_contact``), and ``find_duplicate_contacts`` compares
+    them as stored, so the importer's "duplicate of an existing contact" is the form's."""
     rows = (selectors.list_contacts(user, "view").select_related(None).prefetch_related(None)
             .values_list("pk", "name", "email", "mobile", "phone").order_by())
-    return ((pk, {"name": name, "email": email, "mobile": mobile, "phone": phone})
-            for pk, name, email, mobile, phone in rows.iterator(chunk_size=5000))
+    email, phone = Rule.EMAIL, Rule.PHONE
+    return ((pk, name, ((email, email_value), (phone, mobile), (phone, office)))
+            for pk, name, email_value, mobile, office in rows.iterator(chunk_size=5000))
 
 
 @functools.cache
@@ -587,7 +591,7 @@ IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
     "update": lambda contact, data, actor: services.update_contact(contact, data, actor=actor),
     "delete": lambda contact, actor: services.delete_contact(contact, actor=actor),
     "duplicate_fields": CONTACT_FIELDS,
-    "duplicate_records": _readable_contacts,
+    "duplicate_keys": _readable_contact_keys,
     "duplicate_variants": _contact_variants,
     "duplicate_name_key": person_key,
     "prepare": prepare_contact,

@@ -117,6 +117,12 @@ class ImportDeclaration:
     as ``cf_<key>`` (labels in every language); the engine passes their cells to the services
     as ``data["custom_fields"]``, which validate and convert them.
 
+    ``duplicate_keys(user)`` replaces ``duplicate_records`` for records that store their values in
+    key form (a contact's normalised email and phones, which the contact services' own duplicate
+    check compares as stored): it yields ``(pk, label, ((rule, key), ...))`` (the label a text), and the engine adds
+    the keys as they are (:meth:`~bizloom.crm.duplicates.DuplicateIndex.add_keys`) instead of
+    computing each record's keys again: a tenth of the time for a large table.
+
     ``duplicate_variants(fields)`` splits one record's (or row's) fields into several sets
     that are each matched (a contact's mobile and office phone both feed the phone rule).
     ``duplicate_elsewhere(user)`` yields ``(duplicates.Elsewhere(label, pk), fields)`` of readable records of
@@ -163,6 +169,7 @@ class ImportDeclaration:
     natural_keys: tuple[str, ...] = ()
     duplicate_fields: Mapping[Any, str] | None = None
     duplicate_records: Callable[[Any], Iterable[tuple[Any, Mapping[str, object]]]] | None = None
+    duplicate_keys: Callable[[Any], Iterable[tuple[Any, str, Iterable[tuple[Any, str]]]]] | None = None
     duplicate_name_key: Callable[[str], str] | None = None
     extra_fields: Callable[[Any], Sequence[FieldSpec]] | None = None
     custom_fields: bool = False

@@ -311,6 +311,7 @@ class Engine:
         self._touched_pks: set[Any] = set()
         self.index: DuplicateIndex[Any] | None = None
         if declaration.duplicate_fields and (declaration.duplicate_records is not None
+                                             or declaration.duplicate_keys is not None
                                              or declaration.duplicate_elsewhere is not None):
             with fewer_collections():
                 self._build_index(declaration, user)
@@ -323,6 +324,17 @@ class Engine:
     def _build_index(self, declaration: ImportDeclaration, user: Any) -> None:
         """The duplicate index of the records the user may read (and their labels)."""
         assert declaration.duplicate_fields is not None
+        index: DuplicateIndex[Any] = DuplicateIndex(field_names=declaration.duplicate_fields,
+                                                    name_key=declaration.duplicate_name_key or company_key)
+        if declaration.duplicate_keys is not None:
+            labels, stored = self.labels, declaration.duplicate_keys
+
+            def keyed() -> Iterator[tuple[Any, Iterable[tuple[Any, str]]]]:
+                for pk, label, keys in stored(user):
+                    labels[pk] = label or str(pk)
+                    yield pk, keys
+
+            index.add_keys(keyed())
         records: list[tuple[Any, Mapping[str, object]]] = []
         for pk, fields in declaration.duplicate_records(user) if declaration.duplicate_records is not None else ():
             name = fields.get("name")
@@ -335,8 +347,9 @@ class Engine:
             for elsewhere, fields in declaration.duplicate_elsewhere(user):
                 self.labels[elsewhere] = elsewhere.label
                 records.append((elsewhere, fields))
-        self.index = DuplicateIndex(records, field_names=declaration.duplicate_fields,
-                                    name_key=declaration.duplicate_name_key or company_key)
+        for record_id, fields in records:
+            index.add(record_id, fields)
+        self.index = index
 
     def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None,
                 first: Callable[[WriteGroup], None] | None = None,

@@ -275,6 +275,50 @@ def test_match_and_add_variants_equals_matching_each_variant_then_adding(existin
     assert len(new) == len(old)
 
 
+STORED_CONTACTS = [  # as people type them: the services store them normalised
+    {"name": "王芳", "email": " Wang.Fang@XingChen.cn ", "mobile": "139 0000 1111", "phone": "021-6234 5678"},
+    {"name": "李娜", "email": "li.na@acme.cn", "mobile": "+86 139-0000-1111", "phone": ""},
+    {"name": "张伟", "email": "", "mobile": "", "phone": "13900001111"},
+    {"name": "Ann", "email": "ann@example.com", "mobile": "+44 20 7946 0958", "phone": "+1 (415) 555-0100 ext. 12"},
+    {"name": "赵敏", "email": "WANG.FANG@xingchen.cn", "mobile": "", "phone": "(021) 62345678"},
+]
+ROWS_TO_MATCH = [
+    {"email": "wang.fang@xingchen.cn", "mobile": "", "phone": ""},
+    {"email": "", "mobile": "13900001111", "phone": ""},
+    {"email": "", "mobile": "", "phone": "+86 21 6234 5678"},
+    {"email": "", "mobile": "+442079460958", "phone": "+1 415 555 0100;ext=12"},
+    {"email": "ANN@example.com", "mobile": "+14155550100", "phone": "139 0000 1111"},
+    {"email": "nobody@example.com", "mobile": "13800000000", "phone": ""},
+]
+
+
+@pytest.mark.django_db
+def test_stored_contact_keys_match_as_the_keys_of_the_stored_values():
+    """The importer adds existing contacts by their stored email and phones (``duplicate_keys``); that
+    matches every row as computing the keys of those values again did (``duplicate_records``)."""
+    from bizloom.crm import services as crm_services
+    from bizloom.crm.imports import _readable_contact_keys
+    from bizloom.integration.tests.test_import_declarations import make_user
+
+    # given: contacts saved through the service, and an index of each kind
+    user = make_user("mei", "view_contact", "add_contact")
+    for values in STORED_CONTACTS:
+        crm_services.create_contact(values, actor=user, allow_duplicate=True)
+    stored = list(Contact.objects.order_by("pk").values("pk", "email", "mobile", "phone"))
+    assert stored[0]["mobile"] == "+8613900001111"  # stored in key form
+    computed = DuplicateIndex([(row["pk"], variant) for row in stored for variant in _contact_variants(row)],
+                              field_names=CONTACT_FIELDS, name_key=person_key)
+    as_stored: DuplicateIndex[Any] = DuplicateIndex(field_names=CONTACT_FIELDS, name_key=person_key)
+    as_stored.add_keys((pk, keys) for pk, _label, keys in _readable_contact_keys(user))
+    # when / then: the same matches, row after row
+    assert len(as_stored) == len(computed) // 2 == len(STORED_CONTACTS)
+    for number, row in enumerate(ROWS_TO_MATCH, start=2):
+        variants = _contact_variants(row)
+        expected = computed.match_and_add_variants(("row", number), variants)
+        assert as_stored.match_and_add_variants(("row", number), variants) == expected
+        assert expected or number == 7  # every row but the last matches someone
+
+
 def test_new_contact_is_contact():
     # given / when
     fast, slow = new_contact(), Contact()
