@@ -26,6 +26,7 @@ from bizloom.integration.importing import ImportFileError, Limits, match_headers
 from bizloom.integration.imports import bulk, engine, progress
 from bizloom.integration.imports.declarations import ImportDeclaration, get_declaration
 from bizloom.integration.imports.selectors import ERROR_COLUMN
+from bizloom.integration.imports.writer import BackgroundWriter
 from bizloom.integration.models import ExternalId, ImportBatch, ImportBatchRow, ImportMappingTemplate
 from bizloom.platform.middleware_context import use_channel
 from bizloom.platform.models import User
@@ -349,10 +350,7 @@ def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool, rows
     """Store the run's per-row results instead of the last run's (unless the run stored them: ``rows_stored``)
     and its counts."""
     if not rows_stored:
-        ImportBatchRow.objects.filter(batch=batch).delete()
-        for start in range(0, len(result.rows), ROW_WRITE_CHUNK):
-            rows = result.rows[start:start + ROW_WRITE_CHUNK]
-            bulk.insert_values(ImportBatchRow, ROW_COLUMNS, _row_values(batch, rows))
+        _store_rows(batch, result.rows)
     counts = result.counts
     Outcome = ImportBatchRow.Outcome
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -360,6 +358,27 @@ def _finish(batch: ImportBatch, result: engine.RunResult, *, dry_run: bool, rows
         created_count=counts[Outcome.CREATE], updated_count=counts[Outcome.UPDATE],
         unchanged_count=counts[Outcome.UNCHANGED], skipped_count=counts[Outcome.DUPLICATE],
         error_count=counts[Outcome.ERROR], rows_done=len(result.rows), finished_at=timezone.now(), error="")
+
+
+def _store_rows(batch: ImportBatch, rows: list[engine.RowResult]) -> None:
+    """Replace the batch's stored per-row results by ``rows``, inside the caller's transaction.
+
+    The statements go through the import's background writer, so each chunk's is built while the
+    one before is written (the dry run stores 100,000 results after its rollback, with nothing else
+    left to overlap them with).
+    """
+    with BackgroundWriter(ImportBatchRow) as writer:
+        group = writer.group()
+        group.delete(ImportBatchRow, "batch", batch.pk)
+        for start in range(0, len(rows), ROW_WRITE_CHUNK):
+            writer.submit(group)
+            group = writer.group()
+            group.insert_values(ImportBatchRow, ROW_COLUMNS, _row_values(batch, rows[start:start + ROW_WRITE_CHUNK]))
+            if (error := writer.settle()) is not None:
+                raise error
+        writer.submit(group)
+        if (error := writer.settle()) is not None:
+            raise error
 
 
 def _fail(batch: ImportBatch, message: str) -> None:
