@@ -483,13 +483,19 @@ class DuplicateIndex(Generic[K]):
         rule, ordered by rule; then every set is :meth:`add`-ed. Each set's keys are computed once."""
         keyed = [self._keyed(fields) for fields in variants]
         found: dict[K, Match[K]] = {}
-        for one in keyed:
-            for match in self._lookup(one, None):
-                known = found.get(match.record_id)
-                if known is None or _RANK[match.rule] < _RANK[known.rule]:
-                    found[match.record_id] = match
+        for one in keyed:  # each set's keys come in RULE_ORDER: a record's first match is its strongest in the set
+            for rule, key, index in one:
+                held = index.get(key)
+                if held is None:  # nearly every key of an import: nothing more to do
+                    continue
+                for other in held if isinstance(held, list) else (held,):
+                    known = found.get(other)
+                    if known is None or _RANK[rule] < _RANK[known.rule]:
+                        found[other] = Match(other, rule, key)
         for one in keyed:
             self._insert(record_id, one)
+        if len(found) < 2:
+            return list(found.values())
         return sorted(found.values(), key=lambda match: _RANK[match.rule])
 
     def _keyed(self, fields: Mapping[str, object]) -> list[tuple[Rule, str, dict[str, K | list[K]]]]:
