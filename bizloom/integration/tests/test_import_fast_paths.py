@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 import warnings
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -317,6 +318,32 @@ def test_stored_contact_keys_match_as_the_keys_of_the_stored_values():
         expected = computed.match_and_add_variants(("row", number), variants)
         assert as_stored.match_and_add_variants(("row", number), variants) == expected
         assert expected or number == 7  # every row but the last matches someone
+
+
+def stored_alike(column: list[Any]) -> bool:
+    """What ``bulk._same_in_every_row`` answers, written out value by value (its docstring's rules)."""
+    first = column[0]
+    if type(first) is str or first is None:
+        return all(value == first and type(value) is type(first) for value in column)
+    if type(first) in (int, float, bool):
+        return all(type(value) is type(first) and value == first for value in column)
+    if type(first) in (dict, list) and not first:
+        return all(type(value) is type(first) and not value for value in column)
+    return all(value is first for value in column)
+
+
+SHARED_TIME, SHARED_DICT = dt.datetime(2026, 11, 27, tzinfo=dt.UTC), {"a": 1}
+STORED_VALUES = st.sampled_from([0, 1, 1.0, True, False, 0.0, "", "1", "a", None, {}, [], SHARED_TIME, SHARED_DICT,
+                                 dt.datetime(2026, 11, 27, tzinfo=dt.UTC), Decimal("1.0"), Decimal("1.00")])
+
+
+@given(STORED_VALUES, st.integers(1, 5), st.lists(STORED_VALUES, max_size=3), st.randoms())
+def test_a_column_is_sent_once_only_when_every_value_is_stored_alike(first, repeat, others, random):
+    # given: a column of one value repeated, perhaps with others among it
+    column = [first] * repeat + others
+    random.shuffle(column)
+    # when / then
+    assert bulk._same_in_every_row(tuple(column)) == stored_alike(column)
 
 
 def test_new_contact_is_contact():
