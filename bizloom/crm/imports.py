@@ -426,13 +426,15 @@ class NewContact:
 
 
 @functools.cache
-def _contact_columns() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
+def _contact_columns() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, str]]]:
     """The attnames a new contact's row is inserted with (all concrete fields but the key, in the model's
-    order), those stamped with the time of writing (``auto_now``/``auto_now_add``), and the attname of
-    each foreign key by field name."""
+    order), those stamped with the time of writing (``auto_now``/``auto_now_add``), and for each foreign
+    key by field name its attname and the attname of the field it points to (what assigning a record
+    copies: ``record.__dict__[target]``, without the ``pk`` property's lookups)."""
     fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
     stamped = tuple(f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
-    return tuple(f.attname for f in fields), stamped, {f.name: f.attname for f in fields if f.is_relation}
+    relations = {f.name: (f.attname, f.target_field.attname) for f in fields if isinstance(f, models.ForeignKey)}
+    return tuple(f.attname for f in fields), stamped, relations
 
 
 _CUSTOM_DEFAULTS = ("crm.contact", "custom field defaults")
@@ -485,7 +487,8 @@ def prepare_contact(data: Mapping[str, Any], context: Any) -> NewContact:
     relations = _contact_columns()[2]
     for name, value in values.items():
         if name in relations:
-            row[relations[name]] = None if value is None else value.pk
+            attname, target = relations[name]
+            row[attname] = None if value is None else value.__dict__[target]
         elif name != "accounts":
             row[name] = value.strip() if isinstance(value, str) else value
     for flag, stamp in services.CONTACT_CONSENTS:
@@ -493,7 +496,7 @@ def prepare_contact(data: Mapping[str, Any], context: Any) -> NewContact:
             row[stamp] = _now()
             changed.append(stamp)
     fields = {name: list(messages) for name, messages in errors.items()}
-    verified = [name for name in ("owner", "account") if row[relations[name]] is not None]
+    verified = [name for name in ("owner", "account") if row[relations[name][0]] is not None]
     for name, messages in clean_values(Contact, row, verified, changed).items():
         fields.setdefault(name, []).extend(messages)
     if fields:
@@ -533,7 +536,7 @@ def save_contacts(contacts: list[NewContact], actor: Any, writes: Any) -> None:
     ContactCreated event each (``publish_many``): what ``create_contact`` records, in bulk. The audit
     changes are ``audit.creation_changes_of`` the columns, which equals the service's
     ``diff(None, snapshot)`` (a new contact links no other accounts)."""
-    columns, stamped, _relations = _contact_columns()
+    columns, stamped, _ = _contact_columns()
     now = writes.now
     take = operator.itemgetter(*columns)
     rows = []
