@@ -21,6 +21,9 @@ database backend does: one queued task per 100 messages) and measures them apart
 in a third line (``import_contacts_outbox_delivery``: ms per message, projected seconds).
 ``cpu_seconds`` is this process's CPU time for the run (the database server's is not in it): on
 a machine shared with other work it shows what the wall-clock figure lost to waiting.
+``reference_seconds`` is this machine's time for a fixed piece of Python work that does not change
+with the code (``harness.reference_seconds``): the same code runs at different speeds on different
+machines of the same kind, and figures from two machines compare by it.
 
 Environment: ``BENCH_ROWS`` (default 100000) rows in the file and existing contacts;
 ``BENCH_IMPORT_MODE=rowwise`` runs the same file through ``create_contact`` row by row
@@ -37,7 +40,7 @@ import random
 import tempfile
 import time
 
-from harness import report, setup_django
+from harness import reference_seconds, report, setup_django
 
 ROWS = int(os.environ.get("BENCH_ROWS") or 100_000)
 ACCOUNTS = 2_000
@@ -110,6 +113,7 @@ def main() -> None:
     deferred: list[int] = []
     events_base.enqueue_delivery = lambda message_ids=None: deferred.extend(message_ids or ())  # type: ignore[assignment]
 
+    machine = reference_seconds()
     batch = services.upload_batch(iter([content]), filename="contacts.csv", declaration="crm.contact", actor=user)
     assert batch.mapping == {"姓名": "name", "客户": "account", "职位": "position", "手机": "mobile", "邮箱": "email",
                              "备注": "notes"}, batch.mapping
@@ -122,7 +126,8 @@ def main() -> None:
         report(workload=f"import_contacts_{'dry' if dry_run else 'real'}_run", mode=mode, rows=batch.rows_total,
                existing=ROWS, database=database, seconds=round(elapsed, 2),
                rows_per_second=round(batch.rows_total / elapsed), cpu_seconds=round(cpu, 2),
-               created=batch.created_count, duplicates=batch.skipped_count, errors=batch.error_count)
+               created=batch.created_count, duplicates=batch.skipped_count, errors=batch.error_count,
+               reference_seconds=machine)
     assert Contact.objects.count() == ROWS + batch.created_count
     from bizloom.platform.events import services as outbox
 
