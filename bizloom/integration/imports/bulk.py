@@ -23,7 +23,7 @@ import logging
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
@@ -206,47 +206,93 @@ def sqlite_statement(connection: Any, model: type[models.Model], fields: Sequenc
     default = _json_default(fields)
     picks: list[str] = []
     constants: list[Any] = []
-    varying: list[Sequence[Any]] = []
-    for field, column, convert, none_as_is, constant in _columns(connection, fields, rows):
-        if constant:
+    varying: list[tuple[int, Sequence[Any] | None]] = []
+    for column in _columns(connection, fields, rows):
+        if column.constant:
             picks.append("?")
-            constants.append(_sqlite_parameter(column[0], default))
+            constants.append(_sqlite_parameter(column.read(rows)[0], default))
             continue
-        if convert is not None and _json_fast(field, connection) is not None:
+        values, convert = column.values, column.convert
+        if convert is not None and _json_fast(column.field, connection) is not None:
             # a plain JSON field: its None is SQL NULL (get_db_prep_save), dicts and lists travel as they are
-            column = [value if value is None or type(value) is dict or type(value) is list else convert(value)
-                      for value in column]
+            values = column.read(rows)
+            if not set(map(type, values)) <= _JSON_AS_IS:
+                values = [value if value is None or type(value) is dict or type(value) is list else convert(value)
+                          for value in values]
         elif convert is not None:
-            column = [convert(value) if value is not None or not none_as_is else None for value in column]
+            values = [convert(value) if value is not None or not column.none_as_is else None
+                      for value in column.read(rows)]
         picks.append(f"json_extract(value, '$[{len(varying)}]')")
-        varying.append(column)
-    sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)  # one element per row, always
+        varying.append((column.position, values))
     # The document goes as orjson's UTF-8 bytes, read as text by the CAST: decoding it into a str that
     # sqlite3 encodes back to UTF-8 copied the whole chunk twice.
-    document = orjson.dumps(sent, default=default, option=_ORJSON_OPTIONS)
+    document = orjson.dumps(_document_rows(rows, varying), default=default, option=_ORJSON_OPTIONS)
     # Only quoted table and column names of the model go into the text; the values are parameters.
     return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
             "FROM json_each(CAST(? AS TEXT))", (*constants, document))
 
 
-def _columns(connection: Any, fields: Sequence[Any], rows: Sequence[Sequence[Any]],
-             ) -> Iterator[tuple[Any, Sequence[Any], Callable[[Any], Any] | None, bool, bool]]:
-    """``rows`` column by column: each field, its values, its converter, whether it keeps ``None``
-    as it is, and whether the value is the same in every row (:func:`_same_in_every_row`; then the
-    values are that one value, converted). ValueError for a row of the wrong width."""
+_JSON_AS_IS = frozenset({dict, list, type(None)})
+
+
+class _Column(NamedTuple):
+    """One field's column of a chunk of rows (:func:`_columns`)."""
+
+    field: Any
+    position: int
+    values: Sequence[Any] | None
+    """Its values (converted, and only the first, when ``constant``); None when they were not read."""
+    convert: Callable[[Any], Any] | None
+    none_as_is: bool
+    constant: bool
+
+    def read(self, rows: Sequence[Sequence[Any]]) -> Sequence[Any]:
+        """The values, read from ``rows`` if need be."""
+        return self.values if self.values is not None else list(map(operator.itemgetter(self.position), rows))
+
+
+def _columns(connection: Any, fields: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Iterator[_Column]:
+    """``rows`` column by column: each field, its place in a row, its values, its converter, whether it
+    keeps ``None`` as it is, and whether the value is the same in every row (:func:`_same_in_every_row`;
+    then the values are that one value, converted). ValueError for a row of the wrong width.
+
+    A column whose first and last values differ surely varies, and its values are not read (None):
+    :func:`_document_rows` takes them from the rows. Transposing every row into columns and back
+    cost more than writing the document, mostly in memory traffic: each value is touched once more.
+    """
     width = len(fields)
     if set(map(len, rows)) != {width}:
         raise ValueError(f"rows of {sorted(set(map(len, rows)))} values for {width} fields")
-    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
+    first_row, last_row = rows[0], rows[-1]
+    for index, field in enumerate(fields):
         convert = _value_converter(field, connection)
         none_as_is = _keeps_none(field)
-        if not _same_in_every_row(column):
-            yield field, column, convert, none_as_is, False
+        first, last = first_row[index], last_row[index]
+        if first is not last and (type(first) is not type(last) or first != last):
+            yield _Column(field, index, None, convert, none_as_is, False)
             continue
-        value = column[0]
+        values = list(map(operator.itemgetter(index), rows))
+        if not _same_in_every_row(values):
+            yield _Column(field, index, values, convert, none_as_is, False)
+            continue
+        value = values[0]
         if convert is not None and (value is not None or not none_as_is):
             value = convert(value)
-        yield field, (value,), convert, none_as_is, True
+        yield _Column(field, index, (value,), convert, none_as_is, True)
+
+
+def _document_rows(rows: Sequence[Sequence[Any]], varying: Sequence[tuple[int, Sequence[Any] | None]],
+                   ) -> list[tuple[Any, ...]]:
+    """The document's element for each row: the values of the ``varying`` columns (``(index, values)``),
+    in their order, each from its converted ``values`` or, when None, from the row itself."""
+    if not varying:
+        return [()] * len(rows)  # one element per row, always
+    indexes = [index for index, values in varying if values is None]
+    if len(indexes) == len(varying) and len(indexes) > 1:  # nothing converted: picked from each row at once
+        return list(map(operator.itemgetter(*indexes), rows))
+    columns = [values if values is not None else list(map(operator.itemgetter(index), rows))
+               for index, values in varying]
+    return list(zip(*columns, strict=True))
 
 
 _EXACT_TYPES = frozenset({int, float, bool})
@@ -373,29 +419,30 @@ def postgresql_statement(connection: Any, model: type[models.Model], fields: Seq
     names = ", ".join(quote(str(f.column)) for f in fields)
     picks: list[str] = []
     constants: list[Any] = []
-    varying: list[Sequence[Any]] = []
-    for field, column, convert, none_as_is, constant in _columns(connection, fields, rows):
-        is_json = isinstance(field, models.JSONField)
+    varying: list[tuple[int, Sequence[Any] | None]] = []
+    for column in _columns(connection, fields, rows):
+        field = column.field
         cast = "text" if field.get_internal_type() in _TEXT_TYPES else str(field.db_type(connection))
-        if constant:
+        if column.constant:
             picks.append(f"%s::{cast}")
-            constants.append(column[0])
+            constants.append(column.read(rows)[0])
             continue
-        index = len(varying)
-        if is_json:  # the value itself, inside the document (None: SQL NULL)
+        index, values = len(varying), column.values
+        if isinstance(field, models.JSONField):  # the value itself, inside the document (None: SQL NULL)
             picks.append(f"NULLIF(value->{index}, 'null'::jsonb)")
         else:
-            if convert is not None:
-                column = [_document_value(convert(value)) if value is not None or not none_as_is else None
-                          for value in column]
+            if column.convert is not None:
+                convert = column.convert
+                values = [_document_value(convert(value)) if value is not None or not column.none_as_is else None
+                          for value in column.read(rows)]
             picks.append(f"(value->>{index})::{cast}")
-        varying.append(column)
-    sent = list(zip(*varying, strict=True)) if varying else [()] * len(rows)
+        varying.append((column.position, values))
     from psycopg.types.json import Jsonb
 
     default = _json_default(fields)
     # Sent as orjson's UTF-8 bytes (psycopg takes a dumps that returns bytes), not decoded into a str first.
-    document = Jsonb(sent, lambda value: orjson.dumps(value, default=default, option=_ORJSON_OPTIONS))
+    document = Jsonb(_document_rows(rows, varying),
+                     lambda value: orjson.dumps(value, default=default, option=_ORJSON_OPTIONS))
     # Only quoted table and column names and the columns' types go into the text; values are parameters.
     return (f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {', '.join(picks)} "  # noqa: S608
             "FROM jsonb_array_elements(%s) AS value", (*constants, document))

@@ -417,3 +417,23 @@ def test_the_large_sqlite_cache_lasts_for_the_block_only():
     with bulk.large_cache():
         assert cache_size() == -bulk.CACHE_KIB
     assert cache_size() == before
+
+
+PLAIN_FIELDS = ("name", "position", "department", "notes", "consent_email")  # no conversion on either database
+
+
+@pytest.mark.django_db
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "", None, True, False, 1, 1.0, "字"]), min_size=5, max_size=5),
+                min_size=1, max_size=8))
+def test_a_statement_sends_each_row_s_varying_values_and_each_constant_once(rows):
+    # given: rows whose columns vary, or hold one value, or agree only at the ends
+    fields = [Contact._meta.get_field(name) for name in PLAIN_FIELDS]
+    rows = [tuple(row) for row in rows]
+    # when
+    columns = list(bulk._columns(connection, fields, rows))
+    varying = [(column.position, column.values) for column in columns if not column.constant]
+    document = bulk._document_rows(rows, varying)
+    # then: a constant column is one every row stores alike; the document holds the others, row by row
+    for column in columns:
+        assert column.constant == stored_alike([row[column.position] for row in rows])
+    assert document == [tuple(row[index] for index, _values in varying) for row in rows]
