@@ -68,6 +68,8 @@ def assign(instance: models.Model, data: Mapping[str, Any], *, writable: Iterabl
 
 def refuse_unknown(data: Mapping[str, Any], writable: Iterable[str]) -> None:
     """DomainError (``unknown_fields``) naming the keys of ``data`` outside ``writable``, if any."""
+    if isinstance(writable, set | frozenset) and writable.issuperset(data):  # the usual answer, with no new set
+        return
     unknown = data.keys() - (writable if isinstance(writable, set | frozenset) else set(writable))
     if unknown:
         raise DomainError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
@@ -76,6 +78,8 @@ def refuse_unknown(data: Mapping[str, Any], writable: Iterable[str]) -> None:
 
 def copy_custom_data(defaults: Mapping[str, Any]) -> dict[str, Any]:
     """A new record's own copy of ``validate_custom_values(model, {})``'s result (lists are not shared)."""
+    if not defaults:  # no custom fields with defaults: the commonest case
+        return {}
     return {k: list(v) if isinstance(v, list) else v for k, v in defaults.items()}
 
 

@@ -656,6 +656,8 @@ class Engine:
         Answers from the chunk's prefetch unless a row of this chunk wrote something the
         look-up depends on; then it writes what is pending and asks the database.
         """
+        if not external and not self.declaration.natural_keys:  # nothing to look up (a file of new contacts)
+            return None
         if self._depends_on_chunk(data, external):
             self._flush(wait=True)
             return self._target_now(data, external)
