@@ -164,7 +164,10 @@ def build_contact(values: Mapping[str, str], context: Any, errors: dict[str, str
 
 def _contact_variants(fields: Mapping[str, Any]) -> list[Mapping[str, object]]:
     """A contact matches by email, its mobile and its office phone (each against both of the other's)."""
-    return [{"email": fields.get("email"), "phone": fields.get("mobile")}, {"phone": fields.get("phone")}]
+    office = fields.get("phone")
+    if not office:  # most rows: a second set with no key would match and add nothing
+        return [{"email": fields.get("email"), "phone": fields.get("mobile")}]
+    return [{"email": fields.get("email"), "phone": fields.get("mobile")}, {"phone": office}]
 
 
 def _readable_contact_keys(user: Any) -> Iterable[tuple[Any, str, tuple[tuple[Rule, str], ...]]]:
