@@ -119,6 +119,12 @@ def _audited_fields(model: type[models.Model], ignored: frozenset[str]) -> tuple
                  if _is_audited(field) and field.name not in ignored)
 
 
+@functools.cache
+def _model_audited_fields(model: type[models.Model]) -> tuple[tuple[Any, str, str, bool], ...]:
+    """:func:`_audited_fields` less the model's own ``audit_ignore`` (per model: a bulk writer asks once a record)."""
+    return _audited_fields(model, frozenset(getattr(model, "audit_ignore", ())))
+
+
 _PLAIN_TYPES = frozenset({str, bool, int, float})
 
 
@@ -147,9 +153,9 @@ def creation_changes_of(model: type[models.Model], values: Mapping[str, Any], re
     attname, as a bulk writer holds them, ``custom_data`` included) and the records its foreign keys
     point to (``related`` by field name; one that is missing or has another key is read, or
     ``load(name)`` gives it)."""
-    skipped = frozenset(ignored if ignored is not None else getattr(model, "audit_ignore", ()))
+    fields = _model_audited_fields(model) if ignored is None else _audited_fields(model, frozenset(ignored))
     changes: Changes = {}
-    for field, name, attname, is_relation in _audited_fields(model, skipped):
+    for field, name, attname, is_relation in fields:
         value = values[attname]
         if value is None:
             continue
