@@ -451,15 +451,8 @@ class DuplicateIndex(Generic[K]):
                 if not key:
                     continue
                 index = indexes.get(rule)
-                if index is None:
-                    continue
-                held = index.get(key)
-                if held is None:
-                    index[key] = record_id
-                elif isinstance(held, list):
-                    held.append(record_id)
-                else:
-                    index[key] = [held, record_id]
+                if index is not None:
+                    _hold(index, key, record_id)
         self._count += count
 
     def matches(self, fields: Mapping[str, object], *, exclude: K | None = None) -> list[Match[K]]:
@@ -511,13 +504,7 @@ class DuplicateIndex(Generic[K]):
 
     def _insert(self, record_id: K, keyed: list[tuple[Rule, str, dict[str, K | list[K]]]]) -> None:
         for _, key, index in keyed:
-            held = index.get(key)
-            if held is None:
-                index[key] = record_id
-            elif isinstance(held, list):
-                held.append(record_id)
-            else:
-                index[key] = [held, record_id]
+            _hold(index, key, record_id)
         self._count += 1
 
     def _lookup(self, keyed: list[tuple[Rule, str, dict[str, K | list[K]]]], exclude: K | None) -> list[Match[K]]:
@@ -532,3 +519,14 @@ class DuplicateIndex(Generic[K]):
                     seen.add(record_id)
                     found.append(Match(record_id, rule, key))
         return found
+
+
+def _hold(index: dict[str, Any], key: str, record_id: Any) -> None:
+    """Add ``record_id`` to the records that hold ``key`` in one rule's ``index`` (one id, or a list once shared)."""
+    held = index.get(key)
+    if held is None:
+        index[key] = record_id
+    elif isinstance(held, list):
+        held.append(record_id)
+    else:
+        index[key] = [held, record_id]
