@@ -21,9 +21,11 @@ database backend does: one queued task per 100 messages) and measures them apart
 in a third line (``import_contacts_outbox_delivery``: ms per message, projected seconds).
 ``cpu_seconds`` is this process's CPU time for the run (the database server's is not in it): on
 a machine shared with other work it shows what the wall-clock figure lost to waiting.
-``reference_seconds`` is this machine's time for a fixed piece of Python work that does not change
-with the code (``harness.reference_seconds``): the same code runs at different speeds on different
-machines of the same kind, and figures from two machines compare by it.
+``phases`` are the seconds of the run's phases, as the worker logs them (the duplicate index, the
+rows, the commit or rollback, the dry run's results, ``ANALYZE``). ``reference_seconds`` is this
+machine's time for a fixed piece of Python work that does not change with the code
+(``harness.reference_seconds``): the same code runs at different speeds on different machines of
+the same kind, and figures from two machines compare by it.
 
 Environment: ``BENCH_ROWS`` (default 100000) rows in the file and existing contacts;
 ``BENCH_IMPORT_MODE=rowwise`` runs the same file through ``create_contact`` row by row
@@ -35,6 +37,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import logging
 import os
 import random
 import tempfile
@@ -114,6 +117,15 @@ def main() -> None:
     events_base.enqueue_delivery = lambda message_ids=None: deferred.extend(message_ids or ())  # type: ignore[assignment]
 
     machine = reference_seconds()
+    phases: list[dict[str, float]] = []  # each run's phases, from the worker's log line
+
+    class Phases(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if hasattr(record, "import_phases"):
+                phases.append(record.import_phases)
+
+    logging.getLogger("bizloom.imports").addHandler(Phases(logging.INFO))
+    logging.getLogger("bizloom.imports").setLevel(logging.INFO)
     batch = services.upload_batch(iter([content]), filename="contacts.csv", declaration="crm.contact", actor=user)
     assert batch.mapping == {"姓名": "name", "客户": "account", "职位": "position", "手机": "mobile", "邮箱": "email",
                              "备注": "notes"}, batch.mapping
@@ -127,7 +139,7 @@ def main() -> None:
                existing=ROWS, database=database, seconds=round(elapsed, 2),
                rows_per_second=round(batch.rows_total / elapsed), cpu_seconds=round(cpu, 2),
                created=batch.created_count, duplicates=batch.skipped_count, errors=batch.error_count,
-               reference_seconds=machine)
+               reference_seconds=machine, phases=phases[-1] if phases else None)
     assert Contact.objects.count() == ROWS + batch.created_count
     from bizloom.platform.events import services as outbox
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,7 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
         return batch
     user = batch.user
     reporter = progress.Reporter(batch.pk)
+    phases = _Phases()
     try:
         spec = declaration_for(batch.declaration)
         if not user.is_active:
@@ -299,9 +301,11 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
                 bulk.large_cache(router.db_for_write(spec.model)), \
                 read_table(path, filename=batch.filename, encoding=batch.encoding or None,
                            sheet=batch.sheet or None) as table:
+            phases.end("start")
             with transaction.atomic():
                 runner = engine.Engine(spec, user=user, headers=table.headers, mapping=batch.mapping,
                                        options=options)
+                phases.end("index")
                 # The real run replaces the dry run's results in its own transaction, on the writer's thread:
                 # deleted while the first chunk is read, stored a chunk behind the records.
                 forget = None if dry_run else (lambda writes: writes.delete(ImportBatchRow, "batch", batch.pk))
@@ -309,13 +313,16 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
                     ImportBatchRow, ROW_COLUMNS, _row_values(batch, rows)))
                 result = runner.process(table.rows, progress=lambda done: reporter.report(done, total),
                                         first=forget, results=store)
+                phases.end("rows")
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
                     _finish(batch, result, dry_run=False, rows_stored=True)
+            phases.end("rollback" if dry_run else "commit")
             if dry_run:
                 with transaction.atomic():
                     _finish(batch, result, dry_run=True)
+                phases.end("results")
     except (DomainError, ImportFileError) as exc:
         _fail(batch, exc.message)
     except Exception:
@@ -329,7 +336,27 @@ def execute_batch(batch_id: int, *, dry_run: bool) -> ImportBatch:
         from bizloom.platform.events.models import OutboxMessage
 
         bulk.analyze([spec.model, AuditEntry, OutboxMessage, ExternalId])
+        phases.end("analyze")
+    if phases.seconds:
+        logger.info("import batch %s (%s, %s rows): %s", batch.pk, "dry run" if dry_run else "run", batch.rows_done,
+                    phases, extra={"import_phases": phases.seconds})
     return batch
+
+
+class _Phases:
+    """Seconds spent in each phase of a run, for the worker's log (and the benchmark's report)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def end(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._mark, 3)
+        self._mark = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.seconds.items())
 
 
 ANALYZE_AFTER_ROWS = 10_000

@@ -139,6 +139,21 @@ def test_contact_dry_run_outcomes(importer, known_contact, accounts):
     assert Contact.objects.count() == contacts_before
 
 
+def test_the_worker_logs_the_time_of_each_phase_of_a_run(importer, accounts, caplog):
+    # given
+    batch = upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS), "crm.contact")
+    # when
+    with caplog.at_level("INFO", logger="bizloom.imports"):
+        run(batch, importer, dry_run=True)
+        run(batch, importer, dry_run=False)
+    # then: one line per run, naming its phases in order, with their seconds
+    lines = [record for record in caplog.records if hasattr(record, "import_phases")]
+    assert [list(line.import_phases) for line in lines] == [  # type: ignore[attr-defined]
+        ["start", "index", "rows", "rollback", "results"], ["start", "index", "rows", "commit"]]
+    assert f"import batch {batch.pk} (dry run, 7 rows): start " in lines[0].getMessage()
+    assert all(seconds >= 0 for line in lines for seconds in line.import_phases.values())  # type: ignore[attr-defined]
+
+
 def test_contact_real_run_normalises_through_the_contact_rules(importer, known_contact, accounts):
     # given
     batch = run(upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS), "crm.contact"), importer, dry_run=True)
