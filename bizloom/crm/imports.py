@@ -254,7 +254,8 @@ def _failing_defaults(model: type[models.Model]) -> frozenset[str]:
     for check in _field_checks(model):
         try:
             check.field.clean(getattr(blank, check.attname), blank)
-        except ValidationError:
+        except ValidationError as failure:
+            failure.__traceback__ = None  # it refers to itself: its frames would wait for the collector
             failing.add(check.name)
     return frozenset(failing)
 
@@ -520,6 +521,7 @@ def _prepare_instance(values: dict[str, Any], errors: dict[str, list[str]], acto
         contact.full_clean(exclude=verified, validate_unique=_has_database_rules(),
                            validate_constraints=_has_database_rules())
     except ValidationError as failure:
+        failure.__traceback__ = None  # it refers to itself: its frames would wait for the collector
         for name, messages in failure.message_dict.items():
             fields.setdefault(name, []).extend(str(message) for message in messages)
     if fields:

@@ -527,10 +527,8 @@ class Engine:
             try:
                 with transaction.atomic():
                     row = self._write(number, target, data, external)
-            except ValidationFailed as failed:
-                row = RowResult(number, Outcome.ERROR, errors=self._service_errors(failed))
             except DomainError as failed:
-                row = RowResult(number, Outcome.ERROR, errors=[_error(columns, None, failed.message)])
+                row = RowResult(number, Outcome.ERROR, errors=self._refusal(failed))
         if note and row.outcome != Outcome.ERROR:
             row.note = note
         return row
@@ -552,10 +550,8 @@ class Engine:
         assert self.declaration.prepare is not None
         try:  # prepare writes nothing (its contract), so it needs no savepoint
             instance = self.declaration.prepare(data, self.context)
-        except ValidationFailed as failed:
-            return RowResult(number, Outcome.ERROR, errors=self._service_errors(failed))
         except DomainError as failed:
-            return RowResult(number, Outcome.ERROR, errors=[_error(self.columns, None, failed.message)])
+            return RowResult(number, Outcome.ERROR, errors=self._refusal(failed))
         row = RowResult(number, Outcome.CREATE, label=str(instance))
         pending = _Pending(row, instance, data, external if self.options.source else "", values)
         self.pending.append(pending)
@@ -631,10 +627,8 @@ class Engine:
         try:
             with transaction.atomic():
                 written = self._write(row.number, None, item.data, item.external)
-        except ValidationFailed as failed:
-            written = RowResult(row.number, Outcome.ERROR, errors=self._service_errors(failed))
         except DomainError as failed:
-            written = RowResult(row.number, Outcome.ERROR, errors=[_error(self.columns, None, failed.message)])
+            written = RowResult(row.number, Outcome.ERROR, errors=self._refusal(failed))
         if written.outcome == Outcome.ERROR:
             self.row_objects.pop(row.number, None)
         else:
@@ -645,6 +639,23 @@ class Engine:
         if written.outcome == Outcome.ERROR:
             row.note = ""
             row.values = list(item.values)
+
+    def _refusal(self, failed: DomainError) -> list[dict[str, Any]]:
+        """The row's errors for a service's refusal: per field for ValidationFailed, else its message.
+
+        The error and those it came from lose their tracebacks first. A Django ``ValidationError``
+        among them refers to itself (its ``error_list``), so only the garbage collector frees it, and
+        its traceback would keep this run's frames — the chunk being read — alive until then.
+        """
+        error: BaseException | None = failed
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            error.__traceback__ = None
+            error = error.__cause__ or error.__context__
+        if isinstance(failed, ValidationFailed):
+            return self._service_errors(failed)
+        return [_error(self.columns, None, failed.message)]
 
     def _service_errors(self, failed: ValidationFailed) -> list[dict[str, Any]]:
         errors = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -152,6 +153,28 @@ def test_the_worker_logs_the_time_of_each_phase_of_a_run(importer, accounts, cap
         ["start", "index", "rows", "rollback", "results"], ["start", "index", "rows", "commit"]]
     assert f"import batch {batch.pk} (dry run, 7 rows): start " in lines[0].getMessage()
     assert all(seconds >= 0 for line in lines for seconds in line.import_phases.values())  # type: ignore[attr-defined]
+
+
+def test_a_run_leaves_no_garbage_that_holds_its_rows(importer, known_contact, accounts):
+    """Refused values (an invalid email, an unknown account, a bad date) must not leave reference
+    cycles that hold the run's rows: the worker would keep every chunk until the collector ran."""
+    # given
+    batch = upload(importer, csv_bytes(CONTACT_HEADER, CONTACT_ROWS), "crm.contact")
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        # when
+        batch = run(batch, importer, dry_run=True)
+        gc.collect()
+        kinds = {type(garbage).__name__ for garbage in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    # then
+    assert batch.error_count == 3
+    assert not kinds & {"RawRow", "RowResult", "Engine", "frame"}
 
 
 def test_contact_real_run_normalises_through_the_contact_rules(importer, known_contact, accounts):
