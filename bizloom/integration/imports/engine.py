@@ -234,12 +234,12 @@ def _error(columns: _Columns, key: str | None, message: str) -> dict[str, Any]:
 GC_THRESHOLD = 1_000_000
 """Young-generation threshold of Python's cyclic GC while the engine runs (Python's default: 700).
 
-High enough that a run of 100,000 rows collects only once, when it ends and the threshold goes
-back: such a run leaves no cyclic garbage at all (measured: ``gc.collect()`` after it finds none, on
-the bulk path and row by row), and each young collection walked every object kept since the one
-before (the rows' results, the chunk in flight) to find nothing. At 50,000 that was 23 collections,
-0.5–0.7 s, a run, against one of 0.4–0.5 s now, and the rows took 13% longer (ten interleaved runs,
-session 5). A bigger file still collects, every million objects kept."""
+High enough that a run of 100,000 rows does not collect until it ends: such a run leaves almost no
+cyclic garbage (a few thousand small ``ValidationError`` s, which refer to themselves, without their
+frames: see :meth:`Engine._refusal`), and each young collection walked every object kept since the
+one before (the rows' results, the chunk in flight) to find next to nothing. At 50,000 that was 23
+collections, 0.5–0.7 s, a run, and the rows took 13% longer (ten interleaved runs, session 5). A
+bigger file still collects, every million objects kept."""
 GC_OLDEST_THRESHOLD = 1_000_000
 """Collections of the middle generation between two of the oldest while the engine runs (default: 10)."""
 
