@@ -46,3 +46,19 @@ class PermissionDeniedError(DomainError):
 
     code = "permission_denied"
     status = 403
+
+
+def forget_frames(error: BaseException) -> None:
+    """Drop the tracebacks of ``error`` and of the errors it came from (``__cause__``, ``__context__``).
+
+    For errors caught and kept (or dropped) in a loop over many records: a Django
+    ``ValidationError`` refers to itself (its ``error_list``), so only the garbage collector frees
+    it, and its traceback keeps every frame below it alive until then — during an import, the
+    chunk of rows being read.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__

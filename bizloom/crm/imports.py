@@ -22,7 +22,7 @@ from django.db.models.base import ModelState
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from bizloom.common.errors import ValidationFailed
+from bizloom.common.errors import ValidationFailed, forget_frames
 from bizloom.crm import selectors, services
 from bizloom.crm.duplicates import ACCOUNT_FIELDS, Rule, company_key, person_key, tax_key
 from bizloom.crm.events import ContactCreated
@@ -255,7 +255,7 @@ def _failing_defaults(model: type[models.Model]) -> frozenset[str]:
         try:
             check.field.clean(getattr(blank, check.attname), blank)
         except ValidationError as failure:
-            failure.__traceback__ = None  # it refers to itself: its frames would wait for the collector
+            forget_frames(failure)
             failing.add(check.name)
     return frozenset(failing)
 
@@ -278,7 +278,7 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = (),
             value = getattr(instance, check.attname)  # also a deferred field, which the values lack
             setattr(instance, check.attname, check.field.clean(value, instance))
         except ValidationError as failure:
-            failure.__traceback__ = None  # else it holds this frame, which holds it: a cycle only the GC frees
+            forget_frames(failure)  # else it holds this frame, which holds it: a cycle only the GC frees
             errors[check.name] = failure.error_list
     failures: dict[str, Any] = {}
     if errors:
@@ -521,7 +521,7 @@ def _prepare_instance(values: dict[str, Any], errors: dict[str, list[str]], acto
         contact.full_clean(exclude=verified, validate_unique=_has_database_rules(),
                            validate_constraints=_has_database_rules())
     except ValidationError as failure:
-        failure.__traceback__ = None  # it refers to itself: its frames would wait for the collector
+        forget_frames(failure)
         for name, messages in failure.message_dict.items():
             fields.setdefault(name, []).extend(str(message) for message in messages)
     if fields:

@@ -37,7 +37,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, models, transaction
 from django.utils.translation import gettext as _
 
-from bizloom.common.errors import DomainError, ValidationFailed
+from bizloom.common.errors import DomainError, ValidationFailed, forget_frames
 from bizloom.crm.duplicates import DuplicateIndex, Elsewhere, company_key
 from bizloom.integration.importing.headers import FieldSpec
 from bizloom.integration.importing.readers import RawRow
@@ -342,20 +342,15 @@ class Engine:
                     yield pk, keys
 
             index.add_keys(keyed())
-        records: list[tuple[Any, Mapping[str, object]]] = []
         for pk, fields in declaration.duplicate_records(user) if declaration.duplicate_records is not None else ():
             name = fields.get("name")
             self.labels[pk] = name if name and type(name) is str else str(name or pk)
-            if declaration.duplicate_variants is None:
-                records.append((pk, fields))
-            else:
-                records.extend((pk, variant) for variant in declaration.duplicate_variants(fields))
+            for variant in declaration.variants(fields):
+                index.add(pk, variant)
         if declaration.duplicate_elsewhere is not None:  # other kinds of record: compared, never updated
             for elsewhere, fields in declaration.duplicate_elsewhere(user):
                 self.labels[elsewhere] = elsewhere.label
-                records.append((elsewhere, fields))
-        for record_id, fields in records:
-            index.add(record_id, fields)
+                index.add(elsewhere, fields)
         self.index = index
 
     def process(self, rows: Iterable[RawRow], *, progress: Callable[[int], None] | None = None,
@@ -643,16 +638,9 @@ class Engine:
     def _refusal(self, failed: DomainError) -> list[dict[str, Any]]:
         """The row's errors for a service's refusal: per field for ValidationFailed, else its message.
 
-        The error and those it came from lose their tracebacks first. A Django ``ValidationError``
-        among them refers to itself (its ``error_list``), so only the garbage collector frees it, and
-        its traceback would keep this run's frames — the chunk being read — alive until then.
+        The error and those it came from lose their tracebacks first (:func:`forget_frames`).
         """
-        error: BaseException | None = failed
-        seen: set[int] = set()
-        while error is not None and id(error) not in seen:
-            seen.add(id(error))
-            error.__traceback__ = None
-            error = error.__cause__ or error.__context__
+        forget_frames(failed)
         if isinstance(failed, ValidationFailed):
             return self._service_errors(failed)
         return [_error(self.columns, None, failed.message)]
