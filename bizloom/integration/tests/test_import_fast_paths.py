@@ -30,7 +30,7 @@ from bizloom.crm.normalize import _fold_width, fold_width
 from bizloom.integration.imports import bulk
 from bizloom.platform.audit import services as audit
 from bizloom.platform.audit.models import AuditEntry
-from bizloom.platform.events import publish, publish_many
+from bizloom.platform.events import publish_many
 from bizloom.platform.events.base import _payload
 from bizloom.platform.events.models import OutboxMessage
 from bizloom.platform.models import User
@@ -138,26 +138,25 @@ def test_flat_event_payload_equals_the_json_round_trip(account_id, owner_id, con
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("writer", ["bulk_create", "insert_values"])
-def test_publish_many_writes_the_outbox_rows_that_publish_writes(writer, django_capture_on_commit_callbacks):
-    # given: two events published one by one, and the same two at once
-    events = [ContactCreated(contact_id=i, account_id=None, owner_id=3, actor_id=3) for i in (1, 2)]
-    with django_capture_on_commit_callbacks() as single:
-        for event in events:
-            publish(event)
-    one_by_one = list(OutboxMessage.objects.order_by("pk").values("event_name", "payload", "handler", "status",
-                                                                    "attempts", "last_error", "delivered_at"))
+def test_publish_many_writes_through_insert_values_the_rows_bulk_create_writes(django_capture_on_commit_callbacks):
+    # given: more events than one outbox row carries (the duplicate queue subscribes to ContactCreated)
+    from bizloom.platform.events.services import BATCH_SIZE
+
+    events = [ContactCreated(contact_id=i, account_id=None, owner_id=3, actor_id=3) for i in range(BATCH_SIZE + 2)]
+    fields = ("event_name", "payload", "event_count", "handler", "status", "attempts", "last_error", "delivered_at")
+    with django_capture_on_commit_callbacks() as created:
+        publish_many(events)
+    through_orm = list(OutboxMessage.objects.order_by("pk").values(*fields))
     OutboxMessage.objects.all().delete()
     # when
-    with django_capture_on_commit_callbacks() as together:
-        ids = publish_many(events, insert_values=bulk.insert_values if writer == "insert_values" else None)
-    # then: the same rows, their keys returned in order, and delivery enqueued for them
-    rows = list(OutboxMessage.objects.order_by("pk").values("event_name", "payload", "handler", "status",
-                                                          "attempts", "last_error", "delivered_at"))
-    assert rows == one_by_one
+    with django_capture_on_commit_callbacks() as inserted:
+        ids = publish_many(events, insert_values=bulk.insert_values)
+    # then: the same rows (the events' fields in order, BATCH_SIZE to a row), their keys returned in order
+    assert list(OutboxMessage.objects.order_by("pk").values(*fields)) == through_orm
+    assert [row["event_count"] for row in through_orm if row["handler"] == "crm.merging.contact_created"] == [
+        BATCH_SIZE, 2]
     assert ids == list(OutboxMessage.objects.order_by("pk").values_list("pk", flat=True))
-    assert len(together) == (1 if ids else 0)
-    assert len(single) == len(ids)
+    assert len(inserted) == len(created) == len(ids)
 
 
 ZONES = [dt.UTC, ZoneInfo("Asia/Shanghai"), dt.timezone(dt.timedelta(hours=-5))]
@@ -195,10 +194,12 @@ def test_bulk_insert_stores_json_values_as_save_does(value):
     # given: a JSON value (dicts and lists travel inside the statement's document, others as their text)
     now = dt.datetime.now(dt.UTC)
     saved = OutboxMessage.objects.create(event_name="t", payload=value, handler="h")
-    names = ("event_name", "payload", "handler", "status", "attempts", "next_attempt_at", "last_error", "created_at")
+    names = ("event_name", "payload", "handler", "status", "attempts", "next_attempt_at", "last_error", "created_at",
+             "event_count")
     # when: alone (every column the same in every row: parameters) and among many (inside the document)
-    [alone] = bulk.insert_values(OutboxMessage, names, [("t", value, "h", "pending", 0, now, "", now)], returning=True)
-    among = bulk.insert_values(OutboxMessage, names, [("t", other, "h", "pending", 0, now, "", now)
+    [alone] = bulk.insert_values(OutboxMessage, names, [("t", value, "h", "pending", 0, now, "", now, 1)],
+                                 returning=True)
+    among = bulk.insert_values(OutboxMessage, names, [("t", other, "h", "pending", 0, now, "", now, 1)
                                                       for other in [value, *OTHER_JSON_VALUES]], returning=True)
     # then: what is read back is what the ORM's own save stored
     stored = OutboxMessage.objects.get(pk=saved.pk).payload

@@ -217,20 +217,23 @@ def publish_many(events: Sequence[DomainEvent], *, insert_values: Callable[..., 
                  after_write: Callable[[Callable[[], None]], None] | None = None) -> list[int]:
     """:func:`publish` for many events at once (bulk writers such as the importer); returns the outbox ids.
 
-    The same outbox rows, payloads and handler calls as ``publish`` for each event in turn, but the
-    rows are written together before the sync handlers run (in event order), and delivery is
-    enqueued after commit once per :data:`~bizloom.platform.events.services.BATCH_SIZE` messages
-    (what one ``deliver_outbox`` run delivers) instead of once per event. ``insert_values(model,
-    names, rows, returning=True)`` (the importer's multi-row INSERT, returning the new keys in row
-    order) writes the rows without model instances; without it they go through ``bulk_create``.
-    A writer that writes those rows later (the importer's background writer) passes ``after_write``,
-    which takes each synchronous handler call to make once the rows are written.
+    The same handler calls as ``publish`` for each event in turn, but an async handler's events of
+    one name go into one outbox row per :data:`~bizloom.platform.events.services.BATCH_SIZE` (what
+    one ``deliver_outbox`` run delivers; ``OutboxMessage.event_count``, the fields' list as
+    ``payload``), and each such row is delivered as one call of the subscription's batch handler
+    (or of its handler for each event in turn). A lone event gets the row ``publish`` writes. Rows
+    are written together before the sync handlers run (in event order); delivery is enqueued after
+    commit once per row. ``insert_values(model, names, rows, returning=True)`` (the importer's
+    multi-row INSERT, returning the new keys in row order) writes the rows without model instances;
+    without it they go through ``bulk_create``. A writer that writes those rows later (the
+    importer's background writer) passes ``after_write``, which takes each synchronous handler
+    call to make once the rows are written.
     """
     from bizloom.platform.events.models import OutboxMessage
     from bizloom.platform.events.services import BATCH_SIZE
 
     handlers_by_name: dict[str, tuple[list[Subscription], tuple[str, ...]]] = {}
-    rows: list[tuple[str, dict[str, Any], str]] = []
+    queued: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (event name, handler) → payloads
     sync: list[tuple[Subscription, DomainEvent]] = []
     for event in events:
         known = handlers_by_name.get(event.name)
@@ -243,22 +246,28 @@ def publish_many(events: Sequence[DomainEvent], *, insert_values: Callable[..., 
         payload = _payload(event, names)
         for s in handlers:
             if s.mode == ASYNC:
-                rows.append((event.name, payload, s.name))
+                queued.setdefault((event.name, s.name), []).append(payload)
             else:
                 sync.append((s, event))
+    rows: list[tuple[str, Any, str, int]] = []
+    for (name, handler), payloads in queued.items():
+        for start in range(0, len(payloads), BATCH_SIZE):
+            part = payloads[start:start + BATCH_SIZE]
+            rows.append((name, part if len(part) > 1 else part[0], handler, len(part)))
     ids: list[int] = []
     if rows:
         if insert_values is None:
             messages = OutboxMessage.objects.bulk_create(
-                [OutboxMessage(event_name=name, payload=payload, handler=handler) for name, payload, handler in rows])
+                [OutboxMessage(event_name=name, payload=payload, handler=handler, event_count=count)
+                 for name, payload, handler, count in rows])
             ids = [m.pk for m in messages]
         else:
             # The other columns get what OutboxMessage() would give them: each field's default,
             # made once for the lot where it is a callable (timezone.now: one time for rows
             # written by one statement in one transaction).
-            defaults = [f for f in OutboxMessage._meta.concrete_fields
-                        if not f.primary_key and f.name not in ("event_name", "payload", "handler")]
-            columns = ("event_name", "payload", "handler", *(f.name for f in defaults))
+            given = ("event_name", "payload", "handler", "event_count")
+            defaults = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key and f.name not in given]
+            columns = (*given, *(f.name for f in defaults))
             constant = tuple(f.get_default() for f in defaults)
             ids = insert_values(OutboxMessage, columns, [(*row, *constant) for row in rows], returning=True)
     for s, event in sync:
@@ -266,8 +275,8 @@ def publish_many(events: Sequence[DomainEvent], *, insert_values: Callable[..., 
             s.handler(event)
         else:
             after_write(partial(s.handler, event))
-    for start in range(0, len(ids), BATCH_SIZE):
-        transaction.on_commit(partial(enqueue_delivery, ids[start:start + BATCH_SIZE]), robust=True)
+    for pk in ids:
+        transaction.on_commit(partial(enqueue_delivery, [pk]), robust=True)
     return ids
 
 

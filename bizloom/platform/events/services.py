@@ -42,7 +42,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 def deliver_due(message_ids: Iterable[int] | None = None, *, now: datetime | None = None,
                 limit: int = BATCH_SIZE) -> int:
-    """Deliver due pending messages (only ``message_ids`` when given); returns how many were delivered.
+    """Deliver due pending messages (only ``message_ids`` when given, at most ``limit`` messages);
+    returns how many events were delivered.
 
     Each message is handled in its own transaction holding a lock on its row
     (``select_for_update(skip_locked=True)`` on PostgreSQL, so concurrent workers skip
@@ -52,16 +53,17 @@ def deliver_due(message_ids: Iterable[int] | None = None, *, now: datetime | Non
     :func:`retry_delay`, or marked failed after ``MAX_ATTEMPTS``. Never raises for a
     handler's exception.
 
-    The messages of a subscription with a ``batch`` handler are delivered together instead
-    (:func:`_deliver_group`, up to ``BATCH_SIZE`` per transaction), in their due order; when the
-    batch handler raises, that group's messages are delivered one by one as above, so each one
-    gets its own attempt, error and backoff.
+    The single-event messages of a subscription with a ``batch`` handler are delivered together
+    instead (:func:`_deliver_group`, up to ``BATCH_SIZE`` per transaction), in their due order, and
+    so is a message carrying several events (``publish_many``); when the batch handler raises, the
+    events are delivered one by one as above (a message of several is first split into messages of
+    one), so each one gets its own attempt, error and backoff.
     """
     now = now or timezone.now()
     query = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
     if message_ids is not None:
         query = query.filter(pk__in=list(message_ids))
-    due = list(query.order_by("next_attempt_at", "pk").values_list("pk", "handler")[:limit])
+    due = list(query.order_by("next_attempt_at", "pk").values_list("pk", "handler", "event_count")[:limit])
     delivered = 0
     for handler, pks in _groups(due):
         if handler is None:
@@ -71,15 +73,16 @@ def deliver_due(message_ids: Iterable[int] | None = None, *, now: datetime | Non
     return delivered
 
 
-def _groups(due: list[tuple[int, str]]) -> list[tuple[str | None, list[int]]]:
-    """``due`` (pk, handler name) cut into deliveries: ``(name, pks)`` for two to ``BATCH_SIZE``
-    messages of a subscription with a batch handler, ``(None, [pk])`` for any other message (also
-    the only due one of such a subscription). A delivery comes where its first message was in ``due``."""
+def _groups(due: list[tuple[int, str, int]]) -> list[tuple[str | None, list[int]]]:
+    """``due`` (pk, handler name, event count) cut into deliveries: ``(name, pks)`` for two to
+    ``BATCH_SIZE`` single-event messages of a subscription with a batch handler, ``(None, [pk])``
+    for any other message (also the only due one of such a subscription, and a message carrying
+    several events, which is a group already). A delivery comes where its first message was in ``due``."""
     groups: list[tuple[str | None, list[int]]] = []
     batched: dict[str, list[int]] = {}
-    for pk, name in due:
+    for pk, name, count in due:
         registered = subscription(name)
-        if registered is None or registered.batch is None:
+        if count > 1 or registered is None or registered.batch is None:
             groups.append((None, [pk]))
             continue
         group = batched.get(name)
@@ -103,45 +106,80 @@ def _lock_due(query: QuerySet[OutboxMessage], now: datetime) -> QuerySet[OutboxM
     return query
 
 
-def _call_handler(message: OutboxMessage) -> None:
-    registered = subscription(message.handler)
+def _handle(handler: str, messages: list[OutboxMessage]) -> None:
+    """Call subscription ``handler`` for the events of ``messages``, in order: its batch handler once
+    for them all when it has one and they are more than one, else its handler for each."""
+    registered = subscription(handler)
     if registered is None:
-        raise LookupError(f"No handler named {message.handler!r} is subscribed")
-    event = event_type(message.event_name).from_payload(dict(message.payload))
+        raise LookupError(f"No handler named {handler!r} is subscribed")
+    events = [event_type(m.event_name).from_payload(payload) for m in messages for payload in m.payloads()]
     with use_channel(CHANNEL_AUTOMATION):
-        registered.handler(event)
+        if registered.batch is not None and len(events) > 1:
+            registered.batch(events)
+        else:
+            for event in events:
+                registered.handler(event)
 
 
-def _deliver_one(pk: int, now: datetime) -> bool:
+def _deliver_one(pk: int, now: datetime) -> int:
+    """Deliver message ``pk`` if it is still due; returns how many events were delivered."""
     with transaction.atomic():
         message = _locked(pk, now)
         if message is None:
-            return False  # delivered meanwhile, or another worker holds it
+            return 0  # delivered meanwhile, or another worker holds it
         message.attempts += 1
         try:
             with transaction.atomic():
-                _call_handler(message)
+                _handle(message.handler, [message])
         except Exception as error:
-            message.last_error = "".join(traceback.format_exception_only(error)).strip()[:ERROR_MAX]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = OutboxMessage.Status.FAILED
-                logger.error("Outbox message %s (%s → %s) failed for good after %s attempts: %s", message.pk,
-                             message.event_name, message.handler, message.attempts, message.last_error)
+            if message.event_count > 1:
+                logger.warning("Delivery of outbox message %s (%s ×%s → %s) failed, delivering its events one by "
+                               "one: %s", message.pk, message.event_name, message.event_count, message.handler,
+                               _error_text(error))
+                singles = _split(message, now)
             else:
-                message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
-                logger.warning("Outbox message %s (%s → %s) failed, attempt %s: %s", message.pk,
-                               message.event_name, message.handler, message.attempts, message.last_error)
-            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            return False
-        message.status = OutboxMessage.Status.DELIVERED
-        message.delivered_at = timezone.now()
-        message.save(update_fields=["attempts", "status", "delivered_at"])
-        return True
+                _record_failure(message, error)
+                return 0
+        else:
+            message.status = OutboxMessage.Status.DELIVERED
+            message.delivered_at = timezone.now()
+            message.save(update_fields=["attempts", "status", "delivered_at"])
+            return message.event_count
+    return sum(_deliver_one(single, now) for single in singles)
+
+
+def _error_text(error: Exception) -> str:
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
+def _record_failure(message: OutboxMessage, error: Exception) -> None:
+    message.last_error = _error_text(error)[:ERROR_MAX]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxMessage.Status.FAILED
+        logger.error("Outbox message %s (%s → %s) failed for good after %s attempts: %s", message.pk,
+                     message.event_name, message.handler, message.attempts, message.last_error)
+    else:
+        message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
+        logger.warning("Outbox message %s (%s → %s) failed, attempt %s: %s", message.pk,
+                       message.event_name, message.handler, message.attempts, message.last_error)
+    message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+
+
+def _split(message: OutboxMessage, now: datetime) -> list[int]:
+    """Replace a message of several events by one message per event, due at ``now``, in the same
+    order (so that a failing event waits and is retried alone, and the others are not held back by
+    it); returns their keys."""
+    singles = OutboxMessage.objects.bulk_create([
+        OutboxMessage(event_name=message.event_name, payload=payload, handler=message.handler,
+                      created_at=message.created_at, next_attempt_at=now)
+        for payload in message.payloads()])
+    message.delete()
+    return [single.pk for single in singles]
 
 
 def _deliver_group(handler: str, pks: list[int], now: datetime) -> int:
-    """Deliver the messages ``pks`` of subscription ``handler`` with one call of its batch handler,
-    in one transaction holding their row locks; returns how many were delivered.
+    """Deliver the single-event messages ``pks`` of subscription ``handler`` with one call of its
+    batch handler, in one transaction holding their row locks; returns how many were delivered.
 
     The messages no longer pending and due, or locked by another worker, are left out. The batch
     handler runs in a savepoint with the "automation" channel and gets the events in due order;
@@ -155,20 +193,15 @@ def _deliver_group(handler: str, pks: list[int], now: datetime) -> int:
             return 0
         try:
             with transaction.atomic():
-                registered = subscription(handler)
-                if registered is None or registered.batch is None:
-                    raise LookupError(f"No batch handler named {handler!r} is subscribed")
-                events = [event_type(m.event_name).from_payload(dict(m.payload)) for m in messages]
-                with use_channel(CHANNEL_AUTOMATION):
-                    registered.batch(events)
+                _handle(handler, messages)
         except Exception as error:
             logger.warning("Batch delivery of %s outbox messages to %s failed, delivering them one by one: %s",
-                           len(messages), handler, "".join(traceback.format_exception_only(error)).strip())
+                           len(messages), handler, _error_text(error))
         else:
             OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
                 attempts=F("attempts") + 1, status=OutboxMessage.Status.DELIVERED, delivered_at=timezone.now())
             return len(messages)
-    return sum(1 for m in messages if _deliver_one(m.pk, now))
+    return sum(_deliver_one(m.pk, now) for m in messages)
 
 
 @transaction.atomic

@@ -11,10 +11,11 @@ from typing import ClassVar
 
 import pytest
 from django.db import connection, connections, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bizloom.common.testing import run_together
-from bizloom.platform.events import DomainEvent, publish
+from bizloom.platform.events import DomainEvent, publish, publish_many
 from bizloom.platform.events import services as outbox
 from bizloom.platform.events.models import OutboxMessage
 from bizloom.platform.models import User
@@ -163,6 +164,82 @@ def test_a_batch_handler_must_be_async(subscribe):
     # when / then
     with pytest.raises(ValueError, match="mode='async'"):
         subscribe(CratePacked, print, mode="sync", name="tests.sync_batch", batch=print)
+
+
+# --- messages carrying several events (publish_many) -------------------------------------------
+
+def carried() -> list[tuple[list[int], str, int]]:
+    """Each outbox row as (its crates, status, attempts), in order."""
+    return [([p["crate_id"] for p in m.payloads()], m.status, m.attempts) for m in OutboxMessage.objects.order_by("pk")]
+
+
+def test_publish_many_writes_one_row_per_batch_size_events_of_a_handler(db, packer, subscribe, monkeypatch,
+                                                                         django_capture_on_commit_callbacks):
+    # given: a plain async handler beside the batch one, and batches of two
+    subscribe(CratePacked, lambda event: None, mode="async", name="tests.plain")
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    # when
+    with django_capture_on_commit_callbacks() as enqueued:
+        ids = publish_many([CratePacked(crate_id=crate) for crate in (1, 2, 3)])
+    # then: each handler's crates in order, two to a row; a lone event is the row publish() writes
+    rows = list(OutboxMessage.objects.order_by("pk"))
+    assert [(m.handler, m.event_count, m.payload) for m in rows] == [
+        ("tests.packer", 2, [{"crate_id": 1}, {"crate_id": 2}]), ("tests.packer", 1, {"crate_id": 3}),
+        ("tests.plain", 2, [{"crate_id": 1}, {"crate_id": 2}]), ("tests.plain", 1, {"crate_id": 3})]
+    assert ids == [m.pk for m in rows]
+    assert {(m.status, m.attempts, m.last_error, m.delivered_at) for m in rows} == {("pending", 0, "", None)}
+    assert len(enqueued) == len(ids)  # one delivery task per row
+
+
+def test_a_message_of_several_events_is_one_call_of_the_batch_handler(db, packer, subscribe):
+    # given: the packer has a batch handler, the plain handler has none
+    plain: list[int] = []
+    subscribe(CratePacked, lambda event: plain.append(event.crate_id), mode="async", name="tests.plain")
+    publish_many([CratePacked(crate_id=crate) for crate in (1, 2, 3)])
+    # when
+    delivered = outbox.deliver_due()
+    # then: every event, in order, each once
+    assert delivered == 6
+    assert (packer.batch_calls, packer.one_by_one, plain) == ([[1, 2, 3]], [], [1, 2, 3])
+    assert carried() == [([1, 2, 3], "delivered", 1), ([1, 2, 3], "delivered", 1)]
+    assert labelled() == ["crate-1", "crate-2", "crate-3"]
+    assert outbox.deliver_due() == 0
+
+
+def test_a_failing_message_of_several_events_is_split_and_only_the_bad_event_is_retried(db, subscribe):
+    # given
+    packer = Packer(2)
+    subscribe(CratePacked, packer.one, mode="async", name="tests.packer", batch=packer.many)
+    publish_many([CratePacked(crate_id=crate) for crate in (1, 2, 3)])
+    created_at = OutboxMessage.objects.get().created_at
+    # when
+    delivered = outbox.deliver_due()
+    # then: the batch's writes were undone, then one message per crate, each with its own attempt
+    assert delivered == 2
+    assert (packer.batch_calls, packer.one_by_one) == ([[1, 2, 3]], [1, 3])
+    assert carried() == [([1], "delivered", 1), ([2], "pending", 1), ([3], "delivered", 1)]
+    assert labelled() == ["crate-1", "crate-3"]
+    bad = OutboxMessage.objects.get(status="pending")
+    assert (bad.event_count, bad.payload, bad.last_error) == (1, {"crate_id": 2}, "ValueError: crate 2 is damaged")
+    assert bad.created_at == created_at
+    # when: the crate is mended and the retry comes
+    packer.damaged.clear()
+    assert outbox.deliver_due(now=bad.next_attempt_at) == 1
+    # then
+    assert packer.one_by_one == [1, 3, 2]
+    assert labelled() == ["crate-1", "crate-2", "crate-3"]
+
+
+def test_the_outbox_page_says_how_many_events_a_message_carries(db, client, subscribe):
+    # given
+    subscribe(CratePacked, lambda event: None, mode="async", name="tests.plain")
+    publish_many([CratePacked(crate_id=crate) for crate in (1, 2, 3)])
+    admin = User.objects.create_superuser("outbox-admin", "a@example.com", "pw")
+    client.force_login(admin)
+    # when
+    page = client.get(reverse("events:outbox")).content.decode()
+    # then
+    assert "tests.crate.packed</code> <span class=\"muted\">(3 events)</span>" in page
 
 
 # --- concurrent workers (row locks are proven on PostgreSQL) -----------------------------------
