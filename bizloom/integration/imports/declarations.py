@@ -145,6 +145,13 @@ class ImportDeclaration:
     when both are given and falls back to ``create`` row by row when a group fails, so the
     outcomes are those of ``create``.
 
+    ``natural_keys`` identify an existing record a row updates when no external id links it (see
+    :meth:`key_fields`): each key a field name (``"code"``) or a tuple of fields that together
+    identify a record (``("parent", "name")``: a department by its name under its parent), tried in
+    turn. A key applies to a row that gives at least one of its parts; every part must then be equal
+    (a related record as itself, an empty part as none: a department without a parent is one at the
+    top level). The first readable record with the key's value is updated.
+
     ``snapshot_extra(record, data)`` gives more of a record's state that an update by a row may
     change besides its fields (an opportunity's product lines), as JSON: it is kept with the
     row's earlier values and handed back to ``update`` (under the same keys) when the batch is undone.
@@ -166,7 +173,7 @@ class ImportDeclaration:
     create: Callable[[Mapping[str, Any], Any], models.Model]
     update: Callable[[models.Model, Mapping[str, Any], Any], models.Model]
     delete: Callable[[models.Model, Any], None]
-    natural_keys: tuple[str, ...] = ()
+    natural_keys: tuple[str | tuple[str, ...], ...] = ()
     duplicate_fields: Mapping[Any, str] | None = None
     duplicate_records: Callable[[Any], Iterable[tuple[Any, Mapping[str, object]]]] | None = None
     duplicate_keys: Callable[[Any], Iterable[tuple[Any, str, Iterable[tuple[Any, str]]]]] | None = None
@@ -221,6 +228,11 @@ class ImportDeclaration:
         if self.authorize is not None:
             return access.NO_FIELD_RULES
         return access.field_policy(user, self.model, "change")
+
+    @property
+    def key_fields(self) -> tuple[tuple[str, ...], ...]:
+        """``natural_keys`` with each key as the tuple of its fields (a field name alone is a key of one)."""
+        return tuple((key,) if isinstance(key, str) else tuple(key) for key in self.natural_keys)
 
     def variants(self, fields: Mapping[str, Any]) -> Iterable[Mapping[str, object]]:
         """The field sets one record or row is matched by (several when, e.g., a contact has two phones)."""

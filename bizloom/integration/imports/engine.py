@@ -35,6 +35,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, models, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from bizloom.common.errors import DomainError, ValidationFailed, forget_frames
@@ -310,11 +311,13 @@ class Engine:
             1, chunk_rows or int(os.environ.get(CHUNK_ENV) or CHUNK_ROWS))
         # What the current chunk's look-ups read, and what rows of the chunk changed since.
         self._links: dict[str, str] = {}
-        self._natural: dict[str, dict[Any, Any]] = {}
+        # natural key (its fields) → the key's value (one part per field) → pk of the first readable record
+        self._keys = declaration.key_fields
+        self._natural: dict[tuple[str, ...], dict[tuple[Any, ...], Any]] = {}
         self._found: dict[Any, Any] = {}
         self._changeable_pks: set[Any] = set()
         self._touched_external: set[str] = set()
-        self._touched_keys: dict[str, set[Any]] = {key: set() for key in declaration.natural_keys}
+        self._touched_keys: dict[tuple[str, ...], set[tuple[Any, ...]]] = {key: set() for key in self._keys}
         self._touched_pks: set[Any] = set()
         self.index: DuplicateIndex[Any] | None = None
         if declaration.duplicate_fields and (declaration.duplicate_records is not None
@@ -460,17 +463,35 @@ class Engine:
                 content_type=self.content_type, source=self.options.source, value__in=externals,
             ).values_list("value", "object_id"))
             candidates.update(to_pk(pk) for pk in self._links.values())
-        for key in self.declaration.natural_keys:
-            wanted = {data[key] for data, _external in built if data.get(key) not in (None, "")}
-            first: dict[Any, Any] = {}
-            if wanted:
-                for value, pk in self.readable.filter(**{f"{key}__in": wanted}).order_by("pk").values_list(key, "pk"):
-                    first.setdefault(value, pk)
-            self._natural[key] = first
+        for fields in self._keys:
+            first = self._records_with_keys(fields, {key_value(data, fields) for data, _external in built})
+            self._natural[fields] = first
             candidates.update(first.values())
         if candidates:
             self._found = self.readable.in_bulk(candidates)
             self._changeable_pks = set(self.changeable.filter(pk__in=candidates).values_list("pk", flat=True))
+
+    def _records_with_keys(self, fields: tuple[str, ...], wanted: set[tuple[Any, ...] | None]) -> dict[Any, Any]:
+        """The ``wanted`` values of natural key ``fields`` (see :func:`key_value`; None is ignored) that
+        readable records have, each mapped to the pk of the first such record."""
+        wanted.discard(None)
+        if not wanted:
+            return {}
+        found: dict[Any, Any] = {}
+        condition = Q()
+        for position, name in enumerate(fields):
+            given = {value[position] for value in wanted if value is not None}
+            part = Q(**{f"{name}__in": given - {None}})
+            if None in given:  # "no parent": NULL, or an empty text
+                part |= Q(**{f"{name}__isnull": True})
+                if not self.model._meta.get_field(name).is_relation:
+                    part |= Q(**{name: ""})
+            condition &= part
+        for *parts, pk in self.readable.filter(condition).order_by("pk").values_list(*fields, "pk"):
+            value = tuple(_key_part(part) for part in parts)
+            if value in wanted:
+                found.setdefault(value, pk)
+        return found
 
     # --- one row -------------------------------------------------------------------------
 
@@ -561,11 +582,11 @@ class Engine:
             self._touched_external.add(external)
         if obj.pk is not None:
             self._touched_pks.add(obj.pk)
-        for key, touched in self._touched_keys.items():
-            touched.add(getattr(obj, key, None))
-            for source in values:
-                if source.get(key) is not None:
-                    touched.add(source[key])
+        for fields, touched in self._touched_keys.items():
+            for source in (_attributes(obj, fields), *values):
+                value = key_value(source, fields)
+                if value is not None:
+                    touched.add(value)
 
     def _flush(self, *, wait: bool = False) -> None:
         """Hand the pending new records to the writer as one group, after the previous group is settled.
@@ -662,7 +683,7 @@ class Engine:
         Answers from the chunk's prefetch unless a row of this chunk wrote something the
         look-up depends on; then it writes what is pending and asks the database.
         """
-        if not external and not self.declaration.natural_keys:  # nothing to look up (a file of new contacts)
+        if not external and not self._keys:  # nothing to look up (a file of new contacts)
             return None
         if self._depends_on_chunk(data, external):
             self._flush(wait=True)
@@ -675,11 +696,11 @@ class Engine:
                     raise _RowRefused(EXTERNAL_ID, _("The external id “%(value)s” belongs to a record you may "
                                                      "not see.") % {"value": external})
                 return self._changeable_prefetched(found)
-        for key in self.declaration.natural_keys:
-            value = data.get(key)
-            if value in (None, ""):
+        for fields in self._keys:
+            value = key_value(data, fields)
+            if value is None:
                 continue
-            pk = self._natural.get(key, {}).get(value)
+            pk = self._natural.get(fields, {}).get(value)
             if pk is not None:
                 return self._changeable_prefetched(self._found[pk])
         return None
@@ -691,13 +712,13 @@ class Engine:
             link = self._links.get(external)
             if link is not None and self.model._meta.pk.to_python(link) in self._touched_pks:
                 return True
-        for key, touched in self._touched_keys.items():
-            value = data.get(key)
-            if value in (None, ""):
+        for fields, touched in self._touched_keys.items():
+            value = key_value(data, fields)
+            if value is None:
                 continue
             if value in touched:
                 return True
-            pk = self._natural.get(key, {}).get(value)
+            pk = self._natural.get(fields, {}).get(value)
             if pk is not None and pk in self._touched_pks:
                 return True
         return False
@@ -718,13 +739,10 @@ class Engine:
                     raise _RowRefused(EXTERNAL_ID, _("The external id “%(value)s” belongs to a record you may "
                                                      "not see.") % {"value": external})
                 return self._changeable(found)
-        for key in self.declaration.natural_keys:
-            value = data.get(key)
-            if value in (None, ""):
-                continue
-            found = self.readable.filter(**{key: value}).order_by("pk").first()
-            if found is not None:
-                return self._changeable(found)
+        for fields in self._keys:
+            pk = self._records_with_keys(fields, {key_value(data, fields)}).get(key_value(data, fields))
+            if pk is not None:
+                return self._changeable(self.readable.get(pk=pk))
         return None
 
     def _changeable(self, found: Any) -> Any:
@@ -744,7 +762,7 @@ class Engine:
             self._touch(obj, external, data)
             return RowResult(number, Outcome.CREATE, object_id=str(obj.pk), label=str(obj))
         before = self._snapshot(target, data)
-        old_keys = {key: getattr(target, key, None) for key in self._touched_keys}
+        old_keys = _attributes(target, [name for fields in self._keys for name in fields])
         obj = self.declaration.update(target, data, self.user)
         after = self._snapshot(obj, data)
         linked = bool(external and self.options.source and self._link(obj, external))
@@ -771,6 +789,23 @@ class Engine:
             raise ValidationFailed(_("The external id “%(value)s” already belongs to another record.")
                                    % {"value": external}, fields={EXTERNAL_ID: [_("Already in use.")]})
         return created
+
+
+def key_value(data: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...] | None:
+    """The value of the natural key ``fields`` in a row's ``data`` (or a record's attributes): one part
+    per field, a record as its pk and an empty text as None; None when no part is given."""
+    value = tuple(_key_part(data.get(name)) for name in fields)
+    return None if all(part is None for part in value) else value
+
+
+def _key_part(part: Any) -> Any:
+    if part is None or part == "":
+        return None
+    return part.pk if isinstance(part, models.Model) else part
+
+
+def _attributes(obj: Any, names: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(obj, name, None) for name in names}
 
 
 class _RowRefused(Exception):

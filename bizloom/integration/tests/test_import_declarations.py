@@ -454,6 +454,55 @@ def test_department_import_builds_the_tree_from_names(admin, org):
     assert not Department.objects.filter(name__in=["研发部", "平台组", "大客户组"]).exists()
 
 
+DEPARTMENT_HEADER = ["部门名称", "上级部门", "负责人", "排序"]
+
+
+def test_department_import_updates_a_department_known_by_its_name_under_its_parent(admin, org):
+    # given: a file naming departments that exist (at the top level, and under two parents), one
+    # that does not, and the same new name twice
+    rows = [["销售部", "", "boss", "5"],             # top level: the existing 销售部
+            ["华东组", "客服部", "boss", ""],        # the 华东组 under 客服部, not the one under 销售部
+            ["华东组", "", "", ""],                  # no 华东组 at the top level: a new one
+            ["研发部", "", "", "1"],
+            ["研发部", "", "boss", "1"]]             # the 研发部 created two rows above
+    before = Department.objects.count()
+    # when
+    batch = run(upload(admin, csv_bytes(DEPARTMENT_HEADER, rows), "platform.department"), admin, dry_run=False)
+    # then
+    result = outcomes(batch)
+    assert [result[n][0] for n in (2, 3, 4, 5, 6)] == ["update", "update", "create", "create", "update"]
+    assert Department.objects.count() == before + 2
+    support_east = Department.objects.get(name="华东组", parent=Department.objects.get(name="客服部"))
+    assert (support_east.manager, org["east"].manager) == (admin, None)
+    assert Department.objects.get(pk=org["sales"].pk).ordering == 5
+    assert Department.objects.get(name="研发部").manager == admin
+    assert Department.objects.filter(name="华东组", parent=None).count() == 1
+    # when: the same file again
+    again = run(upload(admin, csv_bytes(DEPARTMENT_HEADER, rows), "platform.department",
+                       confirm_duplicate_file=True), admin, dry_run=False)
+    # then: nothing new, nothing changed
+    assert [outcome for outcome, _errors in outcomes(again).values()] == ["unchanged"] * 5
+    assert Department.objects.count() == before + 2
+    # and undoing the first import restores the departments it changed and removes the ones it made
+    services.undo_batch(again, actor=admin)
+    services.undo_batch(batch, actor=admin)
+    assert Department.objects.count() == before
+    assert Department.objects.get(pk=org["sales"].pk).ordering == 0
+    assert Department.objects.get(pk=support_east.pk).manager is None
+
+
+def test_a_key_of_several_fields_matches_only_when_every_part_is_equal():
+    from bizloom.integration.imports.engine import key_value
+
+    parent = Department(pk=7, name="销售部")
+    # a record as its pk, an empty text as none, and no key when no part is given
+    assert key_value({"parent": parent, "name": "华东组"}, ("parent", "name")) == (7, "华东组")
+    assert key_value({"name": "华东组"}, ("parent", "name")) == (None, "华东组")
+    assert key_value({"parent": None, "name": ""}, ("parent", "name")) is None
+    assert key_value({"code": ""}, ("code",)) is None
+    assert key_value({"code": "A-1"}, ("code",)) == ("A-1",)
+
+
 def test_fast_mobile_agrees_with_the_contact_services_normalisation():
     # given: mobiles over every prefix, written several ways, plus things that are not mobiles
     import random

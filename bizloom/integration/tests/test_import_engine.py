@@ -214,6 +214,40 @@ def test_upsert_by_external_id_then_by_natural_key(importer):
     assert (third.updated_count, acme.city, Account.objects.count()) == (1, "Nice", 1)
 
 
+@pytest.fixture
+def accounts_by_name_and_city(monkeypatch):
+    """Accounts known by their name and city together (a key of two fields), read in chunks of two rows."""
+    import dataclasses
+
+    from bizloom.integration.imports import declarations, engine
+
+    declaration = dataclasses.replace(declarations.get_declaration("crm.account"), natural_keys=(("name", "city"),))
+    monkeypatch.setitem(declarations._REGISTRY, "crm.account", declaration)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+
+
+def test_upsert_by_a_key_of_two_fields(importer, accounts_by_name_and_city):
+    # given: Acme in Paris and Acme without a city, and a file that names them and two new ones
+    paris = crm_services.create_account({"name": "Acme", "city": "Paris"}, actor=importer)
+    nowhere = crm_services.create_account({"name": "Acme"}, actor=importer)
+    rows = [["Acme", "Paris", "paris note"],       # Acme in Paris
+            ["Acme", "", "no city note"],          # Acme without a city
+            ["Acme", "Lyon", "new"],               # no Acme in Lyon: created (a duplicate by name: created anyway)
+            ["Acme", "Lyon", "changed"],           # the one created the row above, in the same chunk
+            ["Beta", "Paris", "new"]]
+    batch = upload(importer, csv_bytes(["Name", "City", "Notes"], rows, "utf-8"), options={"duplicates": "create"})
+    # when
+    batch = run(batch, importer, dry_run=False)
+    # then
+    assert [outcome for outcome, _errors in outcomes(batch).values()] == ["update", "update", "create", "update",
+                                                                         "create"]
+    paris.refresh_from_db()
+    nowhere.refresh_from_db()
+    assert (paris.notes, nowhere.notes) == ("paris note", "no city note")
+    assert list(Account.objects.filter(name="Acme", city="Lyon").values_list("notes", flat=True)) == ["changed"]
+    assert Account.objects.count() == 4
+
+
 def test_external_id_column_needs_a_source(importer):
     batch = upload(importer, csv_bytes(["Name", "External id"], [["Acme", "1"]], "utf-8"))
     with pytest.raises(ValidationFailed) as caught:

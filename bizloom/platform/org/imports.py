@@ -291,6 +291,8 @@ IMPORT_DECLARATIONS: list[dict[str, Any]] = [{
     "create": create_department,
     "update": lambda department, data, actor: services.update_department(department, data, actor=actor),
     "delete": delete_department,
+    # A department is known by its name under its parent: importing the same file again updates it.
+    "natural_keys": (("parent", "name"),),
     "authorize": may_import,
     "row_by_row": True,
 }]
