@@ -14,6 +14,8 @@ import pytest
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls our fixtures make
 # are ordinary synchronous calls, so Django's async-safety guard does not apply to them.
+# (The same loop also moves this thread's database connections to another store while it
+# runs: see ``browser``.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("BIZLOOM_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -30,16 +32,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+def _close_database_connections() -> None:
+    """Close the database connections this thread can reach right now, except one inside a transaction."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    """Chromium, driven through Playwright's sync API for the rest of the session (of this xdist worker).
+
+    While that API is active its asyncio loop counts as running in this thread, so Django keeps
+    the thread's database connections in a second store (``connections`` is an asgiref
+    ``Local(thread_critical=True)``: a plain thread-local in a sync thread, a context variable
+    when a loop runs). A connection is reachable only from the store it was opened in: the
+    ones opened before Playwright starts cannot be closed while it runs, and the ones opened
+    while it runs (by every later test of the worker) drop out of reach when it stops, still
+    open. PostgreSQL then refuses to drop the test database at the end of the session
+    ("database ... is being accessed by other users"). So the connections of each store are
+    closed on its side of Playwright's lifetime.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/ensure-chromium.sh")
     from playwright.sync_api import sync_playwright
 
+    _close_database_connections()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+        try:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
+        finally:
+            _close_database_connections()
 
 
 @pytest.fixture
