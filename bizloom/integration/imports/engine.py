@@ -740,7 +740,8 @@ class Engine:
                                                      "not see.") % {"value": external})
                 return self._changeable(found)
         for fields in self._keys:
-            pk = self._records_with_keys(fields, {key_value(data, fields)}).get(key_value(data, fields))
+            value = key_value(data, fields)
+            pk = None if value is None else self._records_with_keys(fields, {value}).get(value)
             if pk is not None:
                 return self._changeable(self.readable.get(pk=pk))
         return None
